@@ -1,0 +1,273 @@
+"""``medallion``: run the pipeline on one machine, and look at what it produced.
+
+    medallion run --date 2026-11-23 --input crawl.jsonl [--until html-parsing] [--versions v1,v2] [--force]
+    medallion demo
+    medallion ls | show URI | verify URI...
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from medallion import config, datasets, pipeline, sidecar
+from medallion.config import DATASET_ROOT, ConfigError
+from medallion.step import StepFailed, parse_date
+from medallion.store import Store, StoreError, open_store, split_uri
+
+PIPELINE_WORKFLOW = "html-classification"
+
+
+def yesterday() -> str:
+    return (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+
+
+# -- run -------------------------------------------------------------------------------------------------
+
+
+def stage_argv(stage: pipeline.Stage, args: argparse.Namespace) -> list[str]:
+    """The command-line arguments a stage's container gets for this run."""
+    argv = ["--store", args.store, "--date", args.date]
+    if stage.name == "raw":
+        argv += ["--input", args.input]
+    if stage.name == "url-normalization" and getattr(args, "dedup", None):
+        argv += ["--dedup", args.dedup]
+    if stage.name == "text-normalization" and args.versions:
+        argv += ["--versions", args.versions]
+    if args.force:
+        argv.append("--force")
+    return argv
+
+
+def run_pipeline(args: argparse.Namespace) -> int:
+    """Execute the pipeline table in order, each stage exactly as its container would run it."""
+    os.environ.setdefault("MEDALLION_WORKFLOW", PIPELINE_WORKFLOW)
+    os.environ.setdefault("MEDALLION_RUN_ID", f"local-{uuid.uuid4().hex[:12]}")
+    for stage in pipeline.stages_until(args.until):
+        argv = stage_argv(stage, args)
+        if args.isolate:
+            code = subprocess.call([sys.executable, "-m", stage.module, *argv])
+        else:
+            code = importlib.import_module(stage.module).main(argv)
+        if code != 0:
+            print(f"error: stage {stage.name} failed (exit {code}); later stages were not run", file=sys.stderr)
+            return code
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.input is None and args.until != "raw" and not _has_raw(args):
+        raise ConfigError("--input is required: the crawler JSON Lines file for this date")
+    if args.input is None:
+        args.input = landing_uri(open_store(args.store), args.date)
+    return run_pipeline(args)
+
+
+def _has_raw(args) -> bool:
+    return datasets.read_meta(open_store(args.store), pipeline.dataset_key(pipeline.stage("raw"), args.date)) is not None
+
+
+def landing_key(day: str) -> str:
+    """Where a crawl batch lands in the store before ingest (the crawler's drop zone)."""
+    return f"landing/{day}/crawl.jsonl"
+
+
+def landing_uri(store: Store, day: str) -> str:
+    return store.url(landing_key(day))
+
+
+# -- demo ------------------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from medallion.synthetic import CrawlSpec, write_crawl
+
+    store = open_store(args.store)
+    key = landing_key(args.date)
+    spec = CrawlSpec(date=args.date, documents=args.documents, seed=args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "crawl.jsonl"
+        with open(path, "w", encoding="utf-8") as out:
+            counts = write_crawl(spec, out)
+        if not store.exists(key) or sidecar.file_sha1(path) != _sha1_of(store, key):
+            store.upload(path, key)
+    print(
+        f"generated a synthetic crawl of {counts['lines']:,} lines ({counts['articles']:,} articles, "
+        f"{counts['duplicates']:,} duplicates, {counts['recrawls']:,} re-crawls, {counts['junk']:,} junk) "
+        f"at {store.url(key)}"
+    )
+    args.input = store.url(key)
+    args.until = None
+    code = run_pipeline(args)
+    if code == 0:
+        print()
+        print_summary(store, args.date)
+    return code
+
+
+def _sha1_of(store: Store, key: str) -> str:
+    with datasets.local_copy(store, key) as path:
+        return sidecar.file_sha1(path)
+
+
+def print_summary(store: Store, day: str) -> None:
+    """Per-stage rows, drops by reason, and where each dataset is."""
+    rows = []
+    for stage in pipeline.STAGES:
+        for key in sorted(datasets.find_datasets(store, f"{DATASET_ROOT}/{stage.path}/")):
+            if f"/{day}/" not in key:
+                continue
+            meta = datasets.read_meta(store, key)
+            if meta is None:
+                continue
+            stats = meta["statistics"]
+            drops = {**stats["quarantined"]["by_reason"], **{f"dup:{k}": v for k, v in stats["duplicates_removed"]["by_reason"].items()}}
+            label = stage.name + (f" {meta['stage']['version']}" if meta["stage"].get("version") else "")
+            rows.append((label, stats["input_rows"], stats["rows"], drops, meta["dataset"]))
+    print(f"{'stage':<24}{'input':>8}{'output':>8}  dropped (by reason)")
+    for label, n_in, n_out, drops, _uri in rows:
+        detail = ", ".join(f"{k} {v}" for k, v in sorted(drops.items()) if v) or "-"
+        print(f"{label:<24}{n_in:>8,}{n_out:>8,}  {detail}")
+    print("\ndatasets (each with a .meta.yaml sidecar beside it):")
+    for label, *_rest, uri in rows:
+        print(f"  {label:<22} {uri}")
+    print("\nnext: medallion ls, medallion show URI, medallion verify URI")
+
+
+# -- ls / show / verify ----------------------------------------------------------------------------------
+
+
+def resolve_dataset(uri: str) -> tuple[Store, str]:
+    """A dataset URI (its date folder or its data file) to (store, data-file key)."""
+    store, key = split_uri(uri)
+    if key.endswith((".jsonl", ".parquet")):
+        return store, key
+    folder = key.rstrip("/") + "/"
+    found = [k for k in datasets.find_datasets(store, folder) if "/" not in k[len(folder) :]]
+    if not found:
+        raise StoreError(f"no dataset in {uri}: expected a data file with a .meta.yaml sidecar there (medallion ls)")
+    if len(found) > 1:
+        raise StoreError(f"{uri} holds several datasets; name one: {', '.join(found)}")
+    return store, found[0]
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    store = open_store(args.store)
+    print(f"{'stage':<22}{'version':<9}{'date':<12}{'rows':>8}  {'sha1':<12}  dataset")
+    count = 0
+    for key in datasets.find_datasets(store, f"{DATASET_ROOT}/"):
+        meta = datasets.read_meta(store, key)
+        if meta is None:
+            print(f"{'?':<22}{'':<9}{'':<12}{'':>8}  {'invalid':<12}  {store.url(key)}")
+            continue
+        name = meta["stage"]["name"] + (" (rejects)" if meta.get("kind") == "quarantine" else "")
+        print(
+            f"{name:<22}{meta['stage'].get('version') or '-':<9}{meta['date']:<12}"
+            f"{meta['statistics']['rows']:>8,}  {meta['sha1'][:12]:<12}  {meta['dataset']}"
+        )
+        count += 1
+    if count == 0:
+        print(f"(no datasets in {store.uri}; try: medallion demo)")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    store, key = resolve_dataset(args.uri)
+    dataset = datasets.Dataset.open(store, key)
+    print(sidecar.dumps(dataset.meta), end="")
+    return 0
+
+
+def verify(store: Store, key: str) -> list[str]:
+    """Problems found re-hashing the data and re-counting its rows against the sidecar ([] when it holds)."""
+    dataset = datasets.Dataset.open(store, key)
+    problems = []
+    with datasets.local_copy(store, key) as path:
+        actual = sidecar.file_sha1(path)
+        size = path.stat().st_size
+        rows = sum(1 for _ in datasets.iter_file(path, datasets.format_of(key)))
+    if actual != dataset.sha1:
+        problems.append(f"sha1 {actual} != recorded {dataset.sha1}")
+    if size != dataset.meta["bytes"]:
+        problems.append(f"size {size} bytes != recorded {dataset.meta['bytes']}")
+    if rows != dataset.rows:
+        problems.append(f"{rows} rows != recorded {dataset.rows}")
+    return problems
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    failed = 0
+    for uri in args.uris:
+        store, key = resolve_dataset(uri)
+        problems = verify(store, key)
+        if problems:
+            failed += 1
+            print(f"MISMATCH {store.url(key)}: " + "; ".join(problems))
+        else:
+            print(f"ok {store.url(key)}")
+    return 1 if failed else 0
+
+
+# -- parser ----------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="medallion", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    store_help = "store URI: file://PATH (default ./data, or MEDALLION_STORE) or s3://BUCKET[/PREFIX]"
+
+    run = sub.add_parser("run", help="run the stages for one daily batch in order")
+    run.add_argument("--store", default=config.default_store(), help=store_help)
+    run.add_argument("--date", required=True, type=parse_date, help="batch date, YYYY-MM-DD")
+    run.add_argument("--input", help="crawler JSON Lines: a path, '-' for stdin, or a store URI "
+                     "(default: the store's landing/<date>/crawl.jsonl)")
+    run.add_argument("--until", choices=pipeline.STAGE_NAMES, help="last stage to run (default: all)")
+    run.add_argument("--versions", default="", help="text-normalization versions (default: all configured)")
+    run.add_argument("--force", action="store_true", help="rebuild datasets even when up to date")
+    run.add_argument("--isolate", action="store_true", help="run each stage in its own process")
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="generate a synthetic crawl, run the whole pipeline, show the results")
+    demo.add_argument("--store", default=config.default_store(), help=store_help)
+    demo.add_argument("--date", type=parse_date, default=yesterday(), help="batch date (default: yesterday)")
+    demo.add_argument("--documents", type=int, default=1000, help="articles in the synthetic crawl")
+    demo.add_argument("--seed", type=int, default=7, help="random seed of the synthetic crawl")
+    demo.add_argument("--versions", default="", help="text-normalization versions (default: all configured)")
+    demo.add_argument("--force", action="store_true", help="rebuild datasets even when up to date")
+    demo.add_argument("--isolate", action="store_true", help="run each stage in its own process")
+    demo.set_defaults(func=cmd_demo)
+
+    ls = sub.add_parser("ls", help="list datasets in a store")
+    ls.add_argument("--store", default=config.default_store(), help=store_help)
+    ls.set_defaults(func=cmd_ls)
+
+    show = sub.add_parser("show", help="print a dataset's metadata sidecar")
+    show.add_argument("uri", help="dataset URI: its date folder or its data file")
+    show.set_defaults(func=cmd_show)
+
+    ver = sub.add_parser("verify", help="re-hash datasets and check them against their sidecars (exit 1 on mismatch)")
+    ver.add_argument("uris", nargs="+", metavar="URI", help="dataset URI: its date folder or its data file")
+    ver.set_defaults(func=cmd_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, StoreError, StepFailed, sidecar.SidecarError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+

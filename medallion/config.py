@@ -1,0 +1,82 @@
+"""The one place that reads the environment.
+
+Every setting a step or the CLI needs from the environment is read here, so a missing or malformed value
+fails loudly with the name of the variable to set.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_STORE = "file://./data"
+DATASET_ROOT = "html-classification"  # every layer lives below <store>/html-classification/
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable or option to fix."""
+
+
+def default_store() -> str:
+    """The store URI used when ``--store`` is not given: ``MEDALLION_STORE`` or the local ``./data`` folder."""
+    return os.environ.get("MEDALLION_STORE") or DEFAULT_STORE
+
+
+def config_dir() -> Path:
+    """Folder holding the rule and gate configuration files (``MEDALLION_CONFIG_DIR`` overrides)."""
+    return Path(os.environ.get("MEDALLION_CONFIG_DIR") or REPO_ROOT / "config")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Who is running a step: the workflow name and run id recorded in every sidecar."""
+
+    workflow: str
+    run_id: str
+
+    @classmethod
+    def from_env(cls, default_workflow: str) -> RunContext:
+        # On Argo the controller sets these through the template's env; locally a run id is minted once per
+        # `medallion run` and handed to every stage through the environment.
+        workflow = os.environ.get("MEDALLION_WORKFLOW") or default_workflow
+        run_id = os.environ.get("MEDALLION_RUN_ID") or f"local-{uuid.uuid4().hex[:12]}"
+        return cls(workflow=workflow, run_id=run_id)
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    endpoint_url: str | None
+    region: str
+
+
+def s3_settings() -> S3Settings:
+    """S3 endpoint and region from the standard AWS variables (credentials are left to boto3's chain)."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return S3Settings(endpoint_url=endpoint, region=region)
+
+
+def progress_interval() -> float:
+    """Seconds between progress lines on stderr (``MEDALLION_PROGRESS_SECONDS``, default 2)."""
+    raw = os.environ.get("MEDALLION_PROGRESS_SECONDS", "2")
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"MEDALLION_PROGRESS_SECONDS must be a number of seconds, got {raw!r}") from exc
+
+
+def worker_count() -> int:
+    """Processes a CPU-bound stage may use (``MEDALLION_WORKERS``, default: every core)."""
+    raw = os.environ.get("MEDALLION_WORKERS")
+    if not raw:
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"MEDALLION_WORKERS must be a whole number, got {raw!r}") from exc
+    if value < 1:
+        raise ConfigError(f"MEDALLION_WORKERS must be at least 1, got {value}")
+    return value

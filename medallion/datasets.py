@@ -1,0 +1,205 @@
+"""Streaming reading and writing of datasets (JSON Lines and Parquet) and the commit protocol.
+
+A dataset is a data file plus its sidecar ``<file>.meta.yaml``. Writers stream rows into a local temporary
+file, so memory stays flat whatever the batch size; ``commit`` hashes the file, moves it into place and
+writes the sidecar last. Readers only see datasets whose sidecar exists and validates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from medallion import sidecar
+from medallion.store import LocalStore, NotFound, Store, StoreError
+
+PARQUET_ROW_GROUP = 500  # rows per row group: bounds writer memory to a few hundred pages
+PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, use_dictionary=True, write_statistics=True)
+
+
+class DatasetNotFound(StoreError):
+    """No committed dataset (data file plus valid sidecar) at the given place."""
+
+
+def format_of(key: str) -> str:
+    """The format a reader uses, picked by extension."""
+    if key.endswith(".jsonl"):
+        return "jsonl"
+    if key.endswith(".parquet"):
+        return "parquet"
+    raise ValueError(f"cannot tell the format of {key!r}: expected a .jsonl or .parquet file")
+
+
+@contextlib.contextmanager
+def local_copy(store: Store, key: str) -> Iterator[Path]:
+    """A local path holding the object: the file itself for a local store, a streamed download otherwise."""
+    if isinstance(store, LocalStore):
+        path = store._path(key)
+        if not path.is_file():
+            raise NotFound(f"{store.url(key)} does not exist")
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="medallion-") as tmp:
+        path = Path(tmp) / Path(key).name
+        store.download(key, path)
+        yield path
+
+
+def iter_file(path: Path, fmt: str, batch_size: int = 256) -> Iterator[dict[str, Any]]:
+    """Rows of a local data file, streamed in small batches."""
+    if fmt == "jsonl":
+        with open(path, "rb") as handle:
+            for line in handle:
+                if line.strip():
+                    yield json.loads(line)
+        return
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as parquet:
+        for batch in parquet.iter_batches(batch_size=batch_size):
+            yield from batch.to_pylist()
+
+
+class RowStats:
+    """Per-column null counts and the first rows, gathered while writing."""
+
+    def __init__(self, columns: list[str]):
+        self.columns = columns
+        self.rows = 0
+        self.nulls = dict.fromkeys(columns, 0)
+        self.sample: list[dict] = []
+
+    def add(self, row: dict) -> None:
+        self.rows += 1
+        for name in self.columns:
+            value = row.get(name)
+            if value is None or value == "":
+                self.nulls[name] += 1
+        if len(self.sample) < sidecar.SAMPLE_ROWS:
+            self.sample.append({name: sidecar.sample_value(row.get(name)) for name in self.columns})
+
+
+class DatasetWriter:
+    """Streams rows into a temporary local file in the dataset's format.
+
+    ``schema`` is a ``pyarrow.Schema`` for Parquet; for JSON Lines it is a ``{column: type}`` mapping used
+    for the sidecar only. ``write_line`` writes an already-serialized JSON line verbatim (bronze keeps
+    what the crawler sent); ``write`` serializes a row.
+    """
+
+    def __init__(self, fmt: str, schema: Any, workdir: Path):
+        self.fmt = fmt
+        self.schema = schema
+        self.path = workdir / f"data.{fmt}"
+        columns = list(schema.names) if fmt == "parquet" else list(schema)
+        self.stats = RowStats(columns)
+        self._buffer: list[dict] = []
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            self._parquet = pq.ParquetWriter(self.path, schema, **PARQUET_OPTIONS)
+        else:
+            self._handle = open(self.path, "wb")
+
+    def write(self, row: dict) -> None:
+        self.stats.add(row)
+        if self.fmt == "parquet":
+            self._buffer.append(row)
+            if len(self._buffer) >= PARQUET_ROW_GROUP:
+                self._flush()
+        else:
+            self._handle.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+
+    def write_line(self, line: bytes, row: dict) -> None:
+        self.stats.add(row)
+        self._handle.write(line.rstrip(b"\r\n") + b"\n")
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if self._buffer:
+            self._parquet.write_table(pa.Table.from_pylist(self._buffer, schema=self.schema))
+            self._buffer = []
+
+    def close(self) -> None:
+        if self.fmt == "parquet":
+            self._flush()
+            self._parquet.close()
+        else:
+            self._handle.close()
+
+    def schema_summary(self) -> dict[str, str]:
+        if self.fmt == "parquet":
+            return {field.name: str(field.type) for field in self.schema}
+        return dict(self.schema)
+
+
+@dataclass
+class Dataset:
+    """A committed dataset: where its data file is and what its sidecar says."""
+
+    store: Store
+    key: str
+    meta: dict
+
+    @property
+    def uri(self) -> str:
+        return self.store.url(self.key)
+
+    @property
+    def sha1(self) -> str:
+        return self.meta["sha1"]
+
+    @property
+    def rows(self) -> int:
+        return self.meta["statistics"]["rows"]
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        with local_copy(self.store, self.key) as path:
+            yield from iter_file(path, format_of(self.key))
+
+    @classmethod
+    def open(cls, store: Store, key: str, hint: str = "") -> Dataset:
+        """Open the dataset whose data file is ``key``; a dataset without a valid sidecar does not exist."""
+        where = store.url(key)
+        try:
+            text = store.read_bytes(sidecar.sidecar_key(key))
+        except NotFound as exc:
+            raise DatasetNotFound(f"no committed dataset at {where} (no sidecar){': ' + hint if hint else ''}") from exc
+        meta = sidecar.loads(text, where=store.url(sidecar.sidecar_key(key)))
+        return cls(store=store, key=key, meta=meta)
+
+
+def read_meta(store: Store, key: str) -> dict | None:
+    """The valid sidecar of ``key``, or None when there is none (or it does not validate)."""
+    try:
+        return sidecar.loads(store.read_bytes(sidecar.sidecar_key(key)))
+    except (NotFound, sidecar.SidecarError):
+        return None
+
+
+def commit(store: Store, key: str, path: Path, meta: dict) -> dict:
+    """Publish ``path`` as dataset ``key``: hash, retract the old sidecar, move data into place, sidecar last."""
+    meta["sha1"] = sidecar.file_sha1(path)
+    meta["bytes"] = os.path.getsize(path)
+    meta["dataset"] = store.url(key)
+    meta["created_at"] = sidecar.now()
+    sidecar.validate(meta, where=f"new sidecar of {store.url(key)}")
+    # Between these calls readers see no dataset rather than new data behind an old sidecar.
+    store.delete(sidecar.sidecar_key(key))
+    store.upload(path, key)
+    store.write_bytes(sidecar.sidecar_key(key), sidecar.dumps(meta).encode())
+    return meta
+
+
+def find_datasets(store: Store, prefix: str = "") -> Iterator[str]:
+    """Data-file keys that have a sidecar beside them, below ``prefix``."""
+    for key in store.list(prefix):
+        if key.endswith(sidecar.SIDECAR_SUFFIX):
+            yield key[: -len(sidecar.SIDECAR_SUFFIX)]

@@ -1,0 +1,128 @@
+"""The one table of stages: order, module, inputs, outputs and parameters.
+
+``medallion run`` executes this table in order on one machine; the Argo workflows are generated from it.
+Nothing else in the code base lists the stages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from medallion.config import DATASET_ROOT
+
+
+@dataclass(frozen=True)
+class Param:
+    """A stage parameter as a person sets it on the command line or in the Argo UI."""
+
+    name: str
+    help: str
+    default: str | None = None
+    enum: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str  # the one name: CLI `--until`, image, template and data path all use it
+    module: str  # what the stage's container runs: python -m <module>
+    workflow: str  # the workflow name recorded in the sidecar
+    layer: str  # bronze, silver, gold, post-train
+    path: str  # below <store>/html-classification/
+    dataset: str  # data file name inside <path>/[<version>/]<date>/
+    inputs: tuple[str, ...]  # names of upstream stages
+    description: str
+    versioned: bool = False  # one dataset per named version (text-normalization v1, v2, ...)
+    params: tuple[Param, ...] = field(default_factory=tuple)
+
+    @property
+    def fmt(self) -> str:
+        return self.dataset.rsplit(".", 1)[-1]
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage(
+        name="raw",
+        module="steps.ingest",
+        workflow="crawler-to-s3",
+        layer="bronze",
+        path="raw",
+        dataset="crawl.jsonl",
+        inputs=(),
+        description="The crawler's daily batch as received: every valid JSON Lines record, byte for byte.",
+        params=(Param("input", "crawler JSON Lines file: a path, '-' for stdin, or a store URI"),),
+    ),
+    Stage(
+        name="url-normalization",
+        module="steps.url_normalization",
+        workflow="url-normalization",
+        layer="silver",
+        path="preprocess/url-normalization",
+        dataset="documents.parquet",
+        inputs=("raw",),
+        description="Crawled pages with canonical URLs, deduplicated keeping the freshest copy.",
+        params=(
+            Param(
+                "dedup",
+                "comma-separated dedup rules applied in order",
+                default="canonical-url,title",
+            ),
+        ),
+    ),
+    Stage(
+        name="html-parsing",
+        module="steps.html_parsing",
+        workflow="html-parsing",
+        layer="silver",
+        path="preprocess/html-parsing",
+        dataset="documents.parquet",
+        inputs=("url-normalization",),
+        description="Title, main content, description and language extracted from each page's HTML with lxml.",
+    ),
+    Stage(
+        name="text-normalization",
+        module="steps.text_normalization",
+        workflow="text-normalization",
+        layer="silver",
+        path="preprocess/text-normalization",
+        dataset="documents.parquet",
+        inputs=("html-parsing",),
+        description="Title and content normalized by a named, versioned rule set into the `text` column.",
+        versioned=True,
+        params=(Param("versions", "comma-separated rule-set versions from config/text-normalization.yaml"),),
+    ),
+)
+
+STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
+
+
+def stage(name: str) -> Stage:
+    for candidate in STAGES:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(f"unknown stage {name!r}; stages are: {', '.join(STAGE_NAMES)}")
+
+
+def stages_until(until: str | None) -> tuple[Stage, ...]:
+    """The stages to run, in order, up to and including ``until`` (all when None)."""
+    if until is None:
+        return STAGES
+    index = STAGE_NAMES.index(stage(until).name)
+    return STAGES[: index + 1]
+
+
+def dataset_dir(stage_: Stage, date: str, version: str | None = None) -> str:
+    """``html-classification/<stage>/[<version>/]<date>/``: the dataset's folder key in the store."""
+    if stage_.versioned and not version:
+        raise ValueError(f"stage {stage_.name} is versioned: name a version")
+    parts = [DATASET_ROOT, stage_.path] + ([version] if version else []) + [date]
+    return "/".join(parts) + "/"
+
+
+def dataset_key(stage_: Stage, date: str, version: str | None = None) -> str:
+    return dataset_dir(stage_, date, version) + stage_.dataset
+
+
+def quarantine_key(stage_: Stage, date: str, version: str | None = None) -> str:
+    """Rejected records of a stage live under the same stage, version and date below ``quarantine/``."""
+    parts = [DATASET_ROOT, "quarantine", stage_.path] + ([version] if version else []) + [date]
+    return "/".join(parts) + "/rejects.jsonl"

@@ -1,0 +1,98 @@
+"""The YAML metadata sidecar: validated against ``schemas/sidecar.schema.json``, written last, read first."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from medallion import __version__
+from medallion.config import REPO_ROOT
+
+SCHEMA_DIR = REPO_ROOT / "schemas"
+SIDECAR_SUFFIX = ".meta.yaml"
+SAMPLE_ROWS = 3
+SAMPLE_CHARS = 160
+
+
+class SidecarError(ValueError):
+    """A sidecar is missing, unreadable, or does not match its schema."""
+
+
+def sidecar_key(data_key: str) -> str:
+    return data_key + SIDECAR_SUFFIX
+
+
+@functools.cache
+def load_schema(name: str) -> dict:
+    return json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text())
+
+
+@functools.cache
+def _validator():
+    import jsonschema
+
+    schema = load_schema("sidecar")
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def validate(meta: dict, where: str = "sidecar") -> dict:
+    errors = sorted(_validator().iter_errors(meta), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"- {'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in errors[:10]]
+        raise SidecarError(f"{where} does not match schemas/sidecar.schema.json:\n" + "\n".join(lines))
+    return meta
+
+
+def dumps(meta: dict) -> str:
+    return yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=110)
+
+
+def loads(text: str | bytes, where: str = "sidecar") -> dict:
+    try:
+        meta = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SidecarError(f"{where} is not valid YAML: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise SidecarError(f"{where} is not a YAML mapping")
+    return validate(meta, where)
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def sample_value(value: Any) -> Any:
+    """A sample cell as shown in metadata: long strings cut, timestamps as ISO text."""
+    if isinstance(value, str) and len(value) > SAMPLE_CHARS:
+        return value[:SAMPLE_CHARS] + f"... [{len(value)} chars]"
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return value
+
+
+@functools.cache
+def code_version() -> str:
+    """Package version plus a digest of the step and library sources: changes whenever the code does.
+
+    Images carry the same files, so a container and a local run of the same commit agree.
+    """
+    digest = hashlib.sha1()
+    for folder in ("medallion", "steps"):
+        for path in sorted((REPO_ROOT / folder).rglob("*.py")):
+            digest.update(str(path.relative_to(REPO_ROOT)).encode())
+            digest.update(path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:12]}"
+
+
+def file_sha1(path: Path) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,365 @@
+"""What every step shares: arguments, inputs by path convention, counters, rejects, progress, commit.
+
+A step module keeps its pure core and calls this for the rest::
+
+    with StepRun(STAGE, args, params=...) as run:
+        if run.up_to_date():
+            return 0
+        for row in core(run.input("raw").records()):
+            run.write(row)          # or run.reject(...), run.deduplicated(...)
+        run.commit(process=[...])
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from medallion import config, datasets, pipeline, sidecar
+from medallion.config import RunContext
+from medallion.pipeline import Stage
+from medallion.store import open_store
+
+REJECT_RECORD_LIMIT = 1 << 20  # a quarantined record keeps at most 1 MiB per field, with its full size noted
+
+REJECT_SCHEMA = {
+    "position": "int64",
+    "reason": "string",
+    "detail": "string",
+    "url": "string",
+    "record": "json",
+}
+REJECT_COLUMNS = {
+    "position": "Zero-based position of the record in the stage's input (line number for the crawl file).",
+    "reason": "Machine-readable reason the record was rejected; counted in the sidecar.",
+    "detail": "Human-readable explanation of what was wrong.",
+    "url": "The record's URL when it had one, for tracing.",
+    "record": "The rejected record itself (long strings cut at 1 MiB, noting their full length).",
+}
+
+
+class StepFailed(RuntimeError):
+    """The step cannot finish; the message says why and what to do."""
+
+
+def parse_date(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--date must be YYYY-MM-DD, got {text!r}") from exc
+
+
+def step_parser(stage: Stage, description: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {stage.module}", description=description or stage.description
+    )
+    parser.add_argument(
+        "--store", default=config.default_store(), help="store URI: file://PATH or s3://BUCKET[/PREFIX]"
+    )
+    parser.add_argument("--date", required=True, type=parse_date, help="batch date, YYYY-MM-DD")
+    parser.add_argument("--force", action="store_true", help="rebuild even when the output is up to date")
+    parser.add_argument(
+        "--output-params",
+        metavar="DIR",
+        help="write the dataset URI, SHA1 and row count as files in DIR (Argo output parameters)",
+    )
+    return parser
+
+
+class Progress:
+    """Prints a progress line on stderr every few seconds, and a final one."""
+
+    def __init__(self, label: str, total: int | None = None):
+        self.label = label
+        self.total = total
+        self.count = 0
+        self.started = time.monotonic()
+        self.interval = config.progress_interval()
+        self._next = self.started + self.interval
+
+    def tick(self, n: int = 1) -> None:
+        self.count += n
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + self.interval
+            self._print(now)
+
+    def done(self) -> None:
+        self._print(time.monotonic(), final=True)
+
+    def _print(self, now: float, final: bool = False) -> None:
+        elapsed = max(now - self.started, 1e-9)
+        of = f"/{self.total:,}" if self.total else ""
+        state = "done" if final else "..."
+        print(
+            f"[{self.label}] {self.count:,}{of} rows, {self.count / elapsed:,.0f} rows/s, {elapsed:.1f}s {state}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def jsonable(value: Any) -> Any:
+    """A value as it goes into a reject record (datetimes as ISO text, huge strings cut)."""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, str) and len(value) > REJECT_RECORD_LIMIT:
+        return {"truncated": value[:REJECT_RECORD_LIMIT], "length": len(value)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return value
+
+
+class StepRun:
+    """One stage writing one dataset (one version of it) for one date."""
+
+    def __init__(
+        self,
+        stage: Stage,
+        args: argparse.Namespace,
+        *,
+        schema: Any,
+        columns: dict[str, str],
+        params: dict[str, Any],
+        version: str | None = None,
+        input_versions: dict[str, str] | None = None,
+        external_sources: list[dict] | None = None,
+    ):
+        self.stage = stage
+        self.date = args.date
+        self.force = args.force
+        self.output_params = Path(args.output_params) if args.output_params else None
+        self.version = version
+        self.params = params
+        self.schema = schema
+        self.columns = columns
+        self.store = open_store(args.store)
+        self.context = RunContext.from_env(default_workflow=stage.workflow)
+        self.key = pipeline.dataset_key(stage, self.date, version)
+        self.quarantine_key = pipeline.quarantine_key(stage, self.date, version)
+        self.label = stage.name + (f"/{version}" if version else "")
+        self.inputs: dict[str, datasets.Dataset] = {}
+        for name in stage.inputs:
+            upstream = pipeline.stage(name)
+            in_version = (input_versions or {}).get(name)
+            key = pipeline.dataset_key(upstream, self.date, in_version)
+            self.inputs[name] = datasets.Dataset.open(
+                self.store, key, hint=f"run stage {name} for {self.date} first (medallion run --until {name})"
+            )
+        self.sources = list(external_sources or []) + [
+            {"uri": ds.uri, "kind": "dataset", "sha1": ds.sha1, "rows": ds.rows} for ds in self.inputs.values()
+        ]
+        self.input_rows = 0
+        self.quarantined: Counter[str] = Counter()
+        self.duplicates: Counter[str] = Counter()
+        self.extra_stats: dict[str, Any] = {}
+        self._workdir: tempfile.TemporaryDirectory | None = None
+        self.writer: datasets.DatasetWriter | None = None
+        self.rejects: datasets.DatasetWriter | None = None
+        self.progress: Progress | None = None
+        self.started_at = sidecar.now()
+        self._t0 = time.monotonic()
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    def __enter__(self) -> StepRun:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.rejects.close()
+        if self._workdir is not None:
+            self._workdir.cleanup()
+
+    def up_to_date(self) -> bool:
+        """True (and says so) when the committed output was built from the same inputs, parameters and code."""
+        if self.force:
+            return False
+        meta = datasets.read_meta(self.store, self.key)
+        if meta is None:
+            return False
+        same = (
+            _source_ids(meta.get("sources", [])) == _source_ids(self.sources)
+            and meta.get("parameters") == _plain(self.params)
+            and meta.get("code_version") == sidecar.code_version()
+        )
+        if same:
+            print(f"[{self.label}] up to date: {self.store.url(self.key)} (sha1 {meta['sha1']})", flush=True)
+            self._write_output_params(meta)
+        return same
+
+    def input(self, name: str) -> datasets.Dataset:
+        return self.inputs[name]
+
+    def start(self, total: int | None = None) -> None:
+        """Open the output writers; call after ``up_to_date`` said no."""
+        self._workdir = tempfile.TemporaryDirectory(prefix=f"medallion-{self.stage.name}-")
+        work = Path(self._workdir.name)
+        (work / "out").mkdir()
+        (work / "rejects").mkdir()
+        self.writer = datasets.DatasetWriter(self.stage.fmt, self.schema, work / "out")
+        self.rejects = datasets.DatasetWriter("jsonl", REJECT_SCHEMA, work / "rejects")
+        self.progress = Progress(self.label, total)
+
+    # -- accounting --------------------------------------------------------------------------------------
+
+    def read(self, n: int = 1) -> None:
+        """Count ``n`` input rows."""
+        self.input_rows += n
+        self.progress.tick(n)
+
+    def write(self, row: dict) -> None:
+        self.writer.write(row)
+
+    def write_line(self, line: bytes, row: dict) -> None:
+        self.writer.write_line(line, row)
+
+    def reject(self, position: int, reason: str, detail: str, record: Any, url: str | None = None) -> None:
+        self.quarantined[reason] += 1
+        self.rejects.write(
+            {"position": position, "reason": reason, "detail": detail, "url": url, "record": jsonable(record)}
+        )
+
+    def deduplicated(self, rule: str, n: int = 1) -> None:
+        self.duplicates[rule] += n
+
+    # -- commit ------------------------------------------------------------------------------------------
+
+    def commit(self, process: list[dict], extra_stats: dict[str, Any] | None = None) -> dict:
+        """Reconcile the counts, then publish the rejects and the dataset, each with its sidecar."""
+        self.progress.done()
+        self.writer.close()
+        self.rejects.close()
+        output_rows = self.writer.stats.rows
+        accounted = output_rows + sum(self.quarantined.values()) + sum(self.duplicates.values())
+        if accounted != self.input_rows:
+            raise StepFailed(
+                f"[{self.label}] rows do not reconcile: input {self.input_rows} != output {output_rows} + "
+                f"quarantined {sum(self.quarantined.values())} + deduplicated {sum(self.duplicates.values())}; "
+                "nothing was committed. This is a bug in the stage: please report it with the input."
+            )
+        counts = {
+            "input_rows": self.input_rows,
+            "duplicates_removed": _counts(self.duplicates),
+            "quarantined": _counts(self.quarantined),
+            "reconciled": True,
+        }
+        ended = sidecar.now()
+        execution = {
+            "start": self.started_at,
+            "end": ended,
+            "duration_seconds": round(time.monotonic() - self._t0, 3),
+            "host": _hostname(),
+        }
+        base = {
+            "date": self.date,
+            "sources": self.sources,
+            "workflow": {"name": self.context.workflow, "step": self.stage.name, "run_id": self.context.run_id},
+            "process": process,
+            "parameters": _plain(self.params),
+            "code_version": sidecar.code_version(),
+            "execution": execution,
+        }
+        reject_meta = {
+            "dataset": "",
+            "kind": "quarantine",
+            "description": f"Records the {self.label} stage rejected for {self.date}, each with its reason.",
+            "stage": {"name": self.stage.name, "layer": "quarantine", "path": self.stage.path, "version": self.version},
+            **base,
+            "format": "jsonl",
+            "schema": REJECT_SCHEMA,
+            "columns": REJECT_COLUMNS,
+            "statistics": _statistics(self.rejects, counts),
+            "sample": self.rejects.stats.sample,
+        }
+        datasets.commit(self.store, self.quarantine_key, self.rejects.path, _with_placeholders(reject_meta))
+        meta = {
+            "dataset": "",
+            "kind": "dataset",
+            "description": self.stage.description,
+            "stage": {
+                "name": self.stage.name,
+                "layer": self.stage.layer,
+                "path": self.stage.path,
+                "version": self.version,
+            },
+            **base,
+            "format": self.stage.fmt,
+            "schema": self.writer.schema_summary(),
+            "columns": self.columns,
+            "statistics": {**_statistics(self.writer, counts), **(extra_stats or {})},
+            "sample": self.writer.stats.sample,
+            "quarantine": self.store.url(self.quarantine_key),
+        }
+        meta = datasets.commit(self.store, self.key, self.writer.path, _with_placeholders(meta))
+        print(
+            f"[{self.label}] wrote {output_rows:,} rows to {meta['dataset']} (sha1 {meta['sha1']}); "
+            f"quarantined {sum(self.quarantined.values()):,}, deduplicated {sum(self.duplicates.values()):,}",
+            flush=True,
+        )
+        self._write_output_params(meta)
+        return meta
+
+    def _write_output_params(self, meta: dict) -> None:
+        if self.output_params is None:
+            return
+        self.output_params.mkdir(parents=True, exist_ok=True)
+        (self.output_params / "uri").write_text(meta["dataset"])
+        (self.output_params / "sha1").write_text(meta["sha1"])
+        (self.output_params / "rows").write_text(str(meta["statistics"]["rows"]))
+        (self.output_params / "sidecar.yaml").write_text(sidecar.dumps(meta))
+
+
+def _counts(counter: Counter) -> dict:
+    return {"total": sum(counter.values()), "by_reason": dict(sorted(counter.items()))}
+
+
+def _statistics(writer: datasets.DatasetWriter, counts: dict) -> dict:
+    return {
+        "rows": writer.stats.rows,
+        "columns": len(writer.stats.columns),
+        "nulls": writer.stats.nulls,
+        **counts,
+    }
+
+
+def _with_placeholders(meta: dict) -> dict:
+    # commit() fills these from the file it publishes.
+    return {**meta, "sha1": "0" * 40, "bytes": 0, "created_at": sidecar.now()}
+
+
+def _source_ids(sources: list[dict]) -> list[tuple]:
+    return sorted((s.get("uri"), s.get("sha1")) for s in sources)
+
+
+def _plain(value: Any) -> Any:
+    """Parameters as they round-trip through YAML, so a comparison with a stored sidecar is fair."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def guarded(body: Callable[[], int]) -> int:
+    """Run a step body; known failures print one clear line (no traceback) and exit 1."""
+    from medallion.config import ConfigError
+    from medallion.store import StoreError
+
+    try:
+        return body()
+    except (StepFailed, StoreError, ConfigError, sidecar.SidecarError) as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1

@@ -1,0 +1,280 @@
+"""One small storage interface with two implementations: a local folder and S3 (boto3).
+
+Keys are ``/``-separated paths relative to the store's root. Data moves through local temporary files
+(``upload`` / ``download``), so memory never grows with the size of an object; S3 uploads above the
+multipart threshold go up in parts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+from medallion.config import DATASET_ROOT, ConfigError, s3_settings
+
+MULTIPART_THRESHOLD = 16 * 1024 * 1024
+MULTIPART_CHUNKSIZE = 16 * 1024 * 1024
+
+
+class StoreError(RuntimeError):
+    """A storage operation failed; the message says what, where, and what to do."""
+
+
+class NotFound(StoreError):
+    """The object does not exist."""
+
+
+class Store(ABC):
+    """A place that holds objects under keys."""
+
+    uri: str
+
+    def url(self, key: str) -> str:
+        """The full URI of ``key`` in this store (what sidecars record as lineage)."""
+        return f"{self.uri.rstrip('/')}/{key.lstrip('/')}"
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def read_bytes(self, key: str) -> bytes: ...
+
+    @abstractmethod
+    def write_bytes(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def download(self, key: str, path: Path) -> None:
+        """Copy the object to a local file, streaming."""
+
+    @abstractmethod
+    def upload(self, path: Path, key: str) -> None:
+        """Put a local file under ``key``; readers see the old object or the whole new one, never a part."""
+
+    @abstractmethod
+    def list(self, prefix: str) -> Iterator[str]:
+        """Every key below ``prefix`` (recursively), sorted."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove ``key``; removing a missing key is not an error."""
+
+
+class LocalStore(Store):
+    """A folder on this machine: the embedded default."""
+
+    def __init__(self, root: str | Path, uri: str | None = None):
+        self.root = Path(root)
+        self.uri = uri or f"file://{self.root}"
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not str(path).startswith(str(self.root.resolve())):
+            raise StoreError(f"key {key!r} points outside the store {self.uri}")
+        return path
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError as exc:
+            raise NotFound(f"{self.url(key)} does not exist") from exc
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        with tempfile.NamedTemporaryFile(delete=False) as tmp:
+            tmp.write(data)
+        self.upload(Path(tmp.name), key)
+
+    def download(self, key: str, path: Path) -> None:
+        try:
+            shutil.copyfile(self._path(key), path)
+        except FileNotFoundError as exc:
+            raise NotFound(f"{self.url(key)} does not exist") from exc
+
+    def upload(self, path: Path, key: str) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Copy beside the target, then rename: a rename is atomic within one filesystem.
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        try:
+            shutil.copyfile(path, partial)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def list(self, prefix: str) -> Iterator[str]:
+        base = self._path(prefix) if prefix else self.root.resolve()
+        if base.is_file():
+            yield prefix
+            return
+        if not base.is_dir():
+            return
+        root = self.root.resolve()
+        found = []
+        for dirpath, _dirs, files in os.walk(base):
+            for name in files:
+                if name.startswith(".") and name.endswith(".partial"):
+                    continue
+                found.append(str((Path(dirpath) / name).relative_to(root)).replace(os.sep, "/"))
+        yield from sorted(found)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
+class S3Store(Store):
+    """A bucket (and optional prefix) on S3 or any S3-protocol server such as MinIO."""
+
+    def __init__(self, bucket: str, prefix: str = "", client=None):
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.uri = f"s3://{bucket}" + (f"/{self.prefix}" if self.prefix else "")
+        self._client = client
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = _s3_client()
+        return self._client
+
+    def _key(self, key: str) -> str:
+        key = key.lstrip("/")
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _fail(self, exc: Exception, action: str, key: str) -> StoreError:
+        from botocore.exceptions import ClientError, NoCredentialsError
+
+        if isinstance(exc, NoCredentialsError):
+            return ConfigError(
+                f"no S3 credentials to {action} {self.url(key)}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                "(and AWS_ENDPOINT_URL for MinIO)"
+            )
+        if isinstance(exc, ClientError):
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "404", "NotFound"):
+                return NotFound(f"{self.url(key)} does not exist")
+            if code in ("AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                return StoreError(
+                    f"access denied: cannot {action} {self.url(key)} with the current credentials "
+                    f"({code}); check this identity's policy allows it"
+                )
+            if code == "NoSuchBucket":
+                return StoreError(f"bucket {self.bucket!r} does not exist: create it before running ({action} {key})")
+        return StoreError(f"could not {action} {self.url(key)}: {exc}")
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise self._fail(exc, "check", key) from exc
+        except Exception as exc:
+            raise self._fail(exc, "check", key) from exc
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except Exception as exc:
+            raise self._fail(exc, "read", key) from exc
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        except Exception as exc:
+            raise self._fail(exc, "write", key) from exc
+
+    def download(self, key: str, path: Path) -> None:
+        try:
+            self.client.download_file(self.bucket, self._key(key), str(path), Config=_transfer_config())
+        except Exception as exc:
+            raise self._fail(exc, "read", key) from exc
+
+    def upload(self, path: Path, key: str) -> None:
+        # upload_file switches to a multipart upload above the threshold; S3 makes the object visible only
+        # when the last part completes, so readers never see a partial object.
+        try:
+            self.client.upload_file(str(path), self.bucket, self._key(key), Config=_transfer_config())
+        except Exception as exc:
+            raise self._fail(exc, "write", key) from exc
+
+    def list(self, prefix: str) -> Iterator[str]:
+        full = self._key(prefix)
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        keys = []
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full):
+                keys.extend(item["Key"][strip:] for item in page.get("Contents", []))
+        except Exception as exc:
+            raise self._fail(exc, "list", prefix) from exc
+        yield from sorted(keys)
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except Exception as exc:
+            raise self._fail(exc, "delete", key) from exc
+
+
+def _transfer_config():
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig(
+        multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_CHUNKSIZE, use_threads=False
+    )
+
+
+def _s3_client():
+    import boto3
+    from botocore.config import Config
+
+    settings = s3_settings()
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=settings.endpoint_url,
+        region_name=settings.region,
+        config=Config(
+            retries={"max_attempts": 5, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+            s3={"addressing_style": "path"},
+        ),
+    )
+
+
+def open_store(uri: str) -> Store:
+    """Open ``file://PATH``, a plain folder path, or ``s3://BUCKET[/PREFIX]``."""
+    if uri.startswith("s3://"):
+        parsed = urlparse(uri)
+        if not parsed.netloc:
+            raise ConfigError(f"store URI {uri!r} has no bucket: use s3://BUCKET[/PREFIX]")
+        return S3Store(parsed.netloc, parsed.path)
+    if uri.startswith("file://"):
+        path = uri[len("file://") :]
+        return LocalStore(path or ".", uri=uri.rstrip("/"))
+    if "://" in uri:
+        raise ConfigError(f"unsupported store URI {uri!r}: use file://PATH or s3://BUCKET[/PREFIX]")
+    return LocalStore(uri, uri=f"file://{uri.rstrip('/')}")
+
+
+def split_uri(uri: str) -> tuple[Store, str]:
+    """Split a dataset URI into its store and the key below it, at the ``html-classification/`` root."""
+    marker = f"/{DATASET_ROOT}/"
+    probe = uri if uri.endswith("/") else uri + "/"
+    at = probe.find(marker)
+    if at < 0:
+        raise ConfigError(
+            f"{uri!r} is not a dataset URI: expected <store>/{DATASET_ROOT}/<stage>/[<version>/]<date>/[<file>]"
+        )
+    store_uri = probe[:at] or "."
+    key = uri[at + 1 :] if len(uri) > at + 1 else ""
+    return open_store(store_uri), key

@@ -1,0 +1,175 @@
+"""ingest (workflow ``crawler-to-s3``): the crawler's JSON Lines batch into bronze ``raw/``.
+
+Every valid line is kept byte for byte; every other line goes to quarantine with its reason, so
+input lines = rows + quarantined.
+
+    python -m steps.ingest --store URI --date 2026-11-23 --input crawl.jsonl
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from medallion import pipeline, sidecar
+from medallion.step import StepFailed, StepRun, guarded, step_parser
+from medallion.store import LocalStore, S3Store, open_store
+from medallion.timestamps import end_of_day, parse_timestamp
+from medallion.urls import InvalidURL, canonicalize
+
+STAGE = pipeline.stage("raw")
+
+MAX_LINE_BYTES = 32 * 1024 * 1024  # a line longer than this is not read into memory at all
+MAX_HTML_CHARS = 10 * 1024 * 1024  # the documented page-size limit: larger pages are quarantined
+REQUIRED_FIELDS = {"url": str, "html": str, "timestamp": str}
+
+SCHEMA = {"url": "string", "html": "string", "timestamp": "string (ISO 8601)"}
+COLUMNS = {
+    "url": "The page address exactly as the crawler fetched it (not yet canonical).",
+    "html": "The full HTML of the page as fetched, decoded to text by the crawler.",
+    "timestamp": "When the crawler fetched the page, ISO 8601 (UTC when no zone is given).",
+}
+RULES = [
+    {"name": "valid-utf8", "description": "A line must be valid UTF-8."},
+    {"name": "json-object", "description": "A line must be one JSON object."},
+    {"name": "required-fields", "description": "url, html and timestamp must be present and be strings."},
+    {"name": "http-url", "description": "url must be an absolute http(s) URL with a host."},
+    {"name": "html-size", "description": "html must be non-empty and at most max_html_chars characters."},
+    {"name": "timestamp", "description": "timestamp must be ISO 8601 and not after the end of the batch date."},
+]
+
+
+class Rejected(ValueError):
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class CrawlRecord:
+    url: str
+    html: str
+    timestamp: datetime
+
+
+def validate_line(line: bytes, batch_date: str, max_html_chars: int = MAX_HTML_CHARS) -> CrawlRecord:
+    """The pure core: one crawler line in, a valid record out, or ``Rejected`` with a reason."""
+    if not line.strip():
+        raise Rejected("empty-line", "the line is blank")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Rejected("invalid-utf8", f"not valid UTF-8 at byte {exc.start}") from exc
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Rejected("invalid-json", f"not valid JSON: {exc.msg} at column {exc.colno}") from exc
+    except RecursionError as exc:
+        raise Rejected("invalid-json", "JSON nested too deeply") from exc
+    if not isinstance(obj, dict):
+        raise Rejected("not-an-object", f"a line must be a JSON object, got {type(obj).__name__}")
+    for field, kind in REQUIRED_FIELDS.items():
+        if field not in obj or obj[field] is None:
+            raise Rejected("missing-field", f"field {field!r} is missing")
+        if not isinstance(obj[field], kind):
+            raise Rejected("wrong-type", f"field {field!r} must be a string, got {type(obj[field]).__name__}")
+    try:
+        canonicalize(obj["url"])
+    except InvalidURL as exc:
+        raise Rejected("invalid-url", f"url is not a usable http(s) URL ({exc.reason}): {exc}") from exc
+    html = obj["html"]
+    if not html.strip():
+        raise Rejected("empty-html", "html is empty")
+    if len(html) > max_html_chars:
+        raise Rejected("html-too-large", f"html has {len(html):,} characters; the limit is {max_html_chars:,}")
+    try:
+        moment = parse_timestamp(obj["timestamp"])
+    except ValueError as exc:
+        raise Rejected("invalid-timestamp", str(exc)) from exc
+    if moment >= end_of_day(batch_date):
+        raise Rejected("future-timestamp", f"timestamp {obj['timestamp']} is after the batch date {batch_date}")
+    return CrawlRecord(url=obj["url"], html=html, timestamp=moment)
+
+
+def read_lines(handle, limit: int = MAX_LINE_BYTES) -> Iterator[tuple[bytes, bool]]:
+    """Lines of a binary file as (line, complete); a line over ``limit`` bytes is cut and skipped to its end."""
+    while True:
+        line = handle.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass
+            yield line[:4096], False
+        else:
+            yield line, True
+
+
+@contextlib.contextmanager
+def local_input(spec: str) -> Iterator[tuple[Path, dict]]:
+    """The crawl as a local file, and how the sidecar names its source. ``-`` spools stdin to disk."""
+    with tempfile.TemporaryDirectory(prefix="medallion-ingest-") as tmp:
+        if spec == "-":
+            path = Path(tmp) / "stdin.jsonl"
+            with open(path, "wb") as out:
+                shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+            yield path, {"uri": "stdin", "kind": "stdin"}
+            return
+        if spec.startswith("s3://"):
+            bucket, _, key = spec[len("s3://") :].partition("/")
+            path = Path(tmp) / "crawl.jsonl"
+            S3Store(bucket).download(key, path)
+            yield path, {"uri": spec, "kind": "file"}
+            return
+        store = open_store(spec) if spec.startswith("file://") else None
+        path = store.root if isinstance(store, LocalStore) else Path(spec)
+        if not path.is_file():
+            raise StepFailed(f"crawl file {spec!r} does not exist: pass --input PATH, '-' for stdin, or a store URI")
+        yield path, {"uri": str(path.resolve()), "kind": "file"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = step_parser(STAGE)
+    parser.add_argument("--input", required=True, help="crawler JSON Lines: a path, '-' for stdin, or a store URI")
+    parser.add_argument("--max-html-chars", type=int, default=MAX_HTML_CHARS, help="page-size limit")
+    args = parser.parse_args(argv)
+    return guarded(lambda: ingest(args))
+
+
+def ingest(args) -> int:
+    params = {"max_html_chars": args.max_html_chars}
+    process = [{**rule, "params": params} if rule["name"] == "html-size" else rule for rule in RULES]
+    with local_input(args.input) as (path, source):
+        source["sha1"] = sidecar.file_sha1(path)
+        with StepRun(STAGE, args, schema=SCHEMA, columns=COLUMNS, params=params, external_sources=[source]) as run:
+            if run.up_to_date():
+                return 0
+            run.start()
+            with open(path, "rb") as handle:
+                for position, (line, complete) in enumerate(read_lines(handle)):
+                    run.read()
+                    text = line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
+                    if not complete:
+                        run.reject(position, "line-too-large", f"line longer than {MAX_LINE_BYTES:,} bytes", text)
+                        continue
+                    try:
+                        record = validate_line(line, args.date, args.max_html_chars)
+                    except Rejected as exc:
+                        run.reject(position, exc.reason, exc.detail, text)
+                        continue
+                    run.write_line(line, {"url": record.url, "html": record.html, "timestamp": record.timestamp})
+            source["rows"] = run.input_rows
+            run.commit(process=process)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Shared fixtures: stores (a local folder and a real S3-protocol server process), crawls, CLI runners.
+
+S3 tests run against ``moto_server`` started as its own process on 127.0.0.1, or against any endpoint
+given in ``S3_TEST_ENDPOINT_URL`` (with ``S3_TEST_ACCESS_KEY_ID`` / ``S3_TEST_SECRET_ACCESS_KEY``), for
+example a real MinIO.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+class S3Server:
+    """Connection settings of the S3 endpoint the tests use."""
+
+    def __init__(self, endpoint: str, access_key: str, secret_key: str, region: str = "us-east-1"):
+        self.endpoint = endpoint
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.region = region
+
+    def env(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": self.region,
+        }
+
+    def client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=self.region,
+        )
+
+    def new_bucket(self) -> str:
+        name = f"test-{uuid.uuid4().hex[:16]}"
+        self.client().create_bucket(Bucket=name)
+        return name
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory) -> S3Server:
+    external = os.environ.get("S3_TEST_ENDPOINT_URL")
+    if external:
+        yield S3Server(
+            external,
+            os.environ["S3_TEST_ACCESS_KEY_ID"],
+            os.environ["S3_TEST_SECRET_ACCESS_KEY"],
+            os.environ.get("S3_TEST_REGION", "us-east-1"),
+        )
+        return
+    exe = shutil.which("moto_server", path=str(BIN)) or shutil.which("moto_server")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("moto_server is not installed: run `make venv` (moto[server] is a dev dependency)")
+        pytest.skip("moto_server is not installed (pip install 'moto[server]'); set S3_TEST_ENDPOINT_URL instead")
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port)
+        yield S3Server(f"http://127.0.0.1:{port}", "testing-access-key", "testing-secret-key")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_env(s3_server, monkeypatch) -> S3Server:
+    """Points boto3 (in this process and in subprocesses) at the test S3 server."""
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+    return s3_server
+
+
+@pytest.fixture(params=["local", "s3"])
+def store_uri(request, tmp_path) -> str:
+    """A fresh, empty store: a local folder, or a new bucket on the S3 server."""
+    if request.param == "local":
+        return f"file://{tmp_path / 'store'}"
+    server = request.getfixturevalue("s3_env")
+    return f"s3://{server.new_bucket()}/team-a"
+
+
+@pytest.fixture(scope="session")
+def small_crawl(tmp_path_factory) -> Path:
+    """A synthetic crawl batch of 120 articles plus duplicates, re-crawls and junk lines."""
+    from medallion.synthetic import CrawlSpec, write_crawl
+
+    path = tmp_path_factory.mktemp("crawl") / "crawl.jsonl"
+    with open(path, "w", encoding="utf-8") as out:
+        write_crawl(CrawlSpec(date="2026-11-23", documents=120, seed=3, junk_rate=0.05), out)
+    return path
+
+
+def run_cli(*args: str, env: dict | None = None, stdin: bytes | None = None, cwd: Path | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run a command of this project as a real subprocess (``medallion ...`` or ``python -m steps.x``)."""
+    full_env = {**os.environ, "MEDALLION_PROGRESS_SECONDS": "60", **(env or {})}
+    if args[0] == "medallion":
+        cmd = [str(BIN / "medallion"), *args[1:]]
+    else:
+        cmd = [sys.executable, *args]
+    return subprocess.run(cmd, env=full_env, input=stdin, capture_output=True, cwd=cwd or REPO, timeout=timeout)
