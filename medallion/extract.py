@@ -72,13 +72,14 @@ HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNO
 
 BLOCK_TAGS = frozenset(("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt", "td",
                         "th", "div", "section", "article", "main", "ul", "ol", "dl", "table", "tr", "tbody",
-                        "figcaption", "center", "body", "html", "address", "details", "summary", "hr", "br"))
+                        "figcaption", "center", "body", "html", "address", "details", "summary", "hr"))
+LINE_BREAK = "\x00"  # a <br> inside a block; NUL never survives from the input
 PROSE_TAGS = frozenset(("p", "pre", "blockquote", "li", "dd", "td", "div", "section", "article", "main", "h2",
                         "h3", "h4", "h5", "h6"))
 HEADINGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
 
 SPACE = re.compile(r"\s+")
-SENTENCE_END = re.compile(r"[.!?…\"”’)]\s*$")
+SENTENCE_END = re.compile(r"[.!?…:\"”’)]\s*$")
 CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 TITLE_SEPARATORS = re.compile(r"\s+(?:[|–—·•:»/\\]|-{1,2})\s+")
 
@@ -257,6 +258,8 @@ def _blocks(body) -> list[Block]:
                 open_blocks.append((len(slots) - 1, [], [0]))
             if tag == "a":
                 link_depth += 1
+            elif tag == "br" and open_blocks:
+                open_blocks[-1][1].append(LINE_BREAK)
             if el.text and open_blocks and tag:
                 _add(open_blocks[-1], el.text, link_depth)
             continue
@@ -264,7 +267,7 @@ def _blocks(body) -> list[Block]:
             link_depth -= 1
         if tag in BLOCK_TAGS:
             slot, parts, links = open_blocks.pop()
-            text = _text("".join(parts))
+            text = "\n".join(line for line in map(_text, "".join(parts).split(LINE_BREAK)) if line)
             slots[slot] = Block(el, tag, text, min(links[0], len(text)))
         if el.tail and open_blocks:
             _add(open_blocks[-1], el.tail, link_depth)
@@ -299,13 +302,15 @@ def _choose(body, blocks: list[Block]) -> set:
     score: dict = {}
     text_chars: dict = {}
     link_chars: dict = {}
+    prose: dict = {}
     for block in blocks:
+        weight = _prose_weight(block)
         node = block.el
         while node is not None:
             text_chars[node] = text_chars.get(node, 0) + len(block.text)
             link_chars[node] = link_chars.get(node, 0) + block.link_chars
+            prose[node] = prose.get(node, 0.0) + weight
             node = node.getparent()
-        weight = _prose_weight(block)
         if not weight:
             continue
         node = block.el if block.tag in CONTAINER_TAGS else block.el.getparent()
@@ -323,7 +328,12 @@ def _choose(body, blocks: list[Block]) -> set:
         return score[node] * (1.0 - density)
 
     top = max(score, key=adjusted)
+    # A wrapper that adds nothing (the article's only prose-bearing child) is the same article: climb it,
+    # so that sibling containers one level up (an article split into columns) can join.
     parent = top.getparent()
+    while parent is not None and parent.tag != "body" and prose.get(parent, 0.0) <= 1.1 * prose.get(top, 0.0):
+        top, parent = parent, parent.getparent()
+        score.setdefault(top, score.get(top, 0.0))
     if parent is None:
         return {top}
     chosen = {top}
@@ -347,23 +357,25 @@ def _emit(blocks: list[Block], chosen: set) -> str:
     inside = set()
     for node in chosen:
         inside.update(node.iter())
-    lines: list[str] = []
+    kept: list[Block] = []
     seen: set[str] = set()
     for block in blocks:
-        if block.el not in inside or block.tag == "h1":
+        if block.el not in inside or block.tag == "h1" or block.link_density > 0.5 or block.text in seen:
             continue
         text = block.text
-        if block.link_density > 0.5:
-            continue
         if block.tag in HEADINGS:
             if len(text) > 200:
                 continue
-        elif len(text) < 25 and not SENTENCE_END.search(text) and block.tag != "li":
-            continue
-        if text in seen:
-            continue
+        elif block.tag != "li" and len(text) < 80 and not SENTENCE_END.search(text):
+            continue  # datelines, teaser decks, "Advertisement", button labels
         seen.add(text)
-        lines.append(text)
+        kept.append(block)
+    # A heading belongs to the article only when prose follows it (not another heading: a teaser list).
+    lines = [
+        block.text
+        for i, block in enumerate(kept)
+        if block.tag not in HEADINGS or (i + 1 < len(kept) and kept[i + 1].tag not in HEADINGS)
+    ]
     return "\n".join(lines)
 
 
