@@ -192,12 +192,16 @@ def verify(store: Store, key: str) -> list[str]:
     with datasets.local_copy(store, key) as path:
         actual = sidecar.file_sha1(path)
         size = path.stat().st_size
-        rows = sum(1 for _ in datasets.iter_file(path, datasets.format_of(key)))
+        try:
+            rows = sum(1 for _ in datasets.iter_file(path, datasets.format_of(key)))
+        except Exception as exc:  # a corrupted file: say so instead of failing with the reader's error
+            rows = None
+            problems.append(f"data cannot be read ({type(exc).__name__}: {exc})")
     if actual != dataset.sha1:
         problems.append(f"sha1 {actual} != recorded {dataset.sha1}")
     if size != dataset.meta["bytes"]:
         problems.append(f"size {size} bytes != recorded {dataset.meta['bytes']}")
-    if rows != dataset.rows:
+    if rows is not None and rows != dataset.rows:
         problems.append(f"{rows} rows != recorded {dataset.rows}")
     return problems
 

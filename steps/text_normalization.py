@@ -66,9 +66,15 @@ def normalize_record(record: dict, specs: tuple) -> dict:
     }
 
 
-@functools.lru_cache(maxsize=16)
+_COMPILED: dict[tuple, object] = {}
+
+
 def _compiled(specs: tuple):
-    return textnorm.compile_rules(list(specs))
+    """The compiled rule set, once per worker process."""
+    key = tuple(spec.key() for spec in specs)
+    if key not in _COMPILED:
+        _COMPILED[key] = textnorm.compile_rules(list(specs))
+    return _COMPILED[key]
 
 
 def main(argv: list[str] | None = None) -> int:
