@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from medallion import sidecar
 from medallion.store import LocalStore, NotFound, Store, StoreError
 
-PARQUET_ROW_GROUP = 500  # rows per row group: bounds writer memory to a few hundred pages
+PARQUET_ROW_GROUP = 128  # rows per row group: bounds memory, and is the unit of parallel work for readers
 PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, use_dictionary=True, write_statistics=True)
 
 
@@ -51,19 +53,20 @@ def local_copy(store: Store, key: str) -> Iterator[Path]:
         yield path
 
 
-def iter_file(path: Path, fmt: str, batch_size: int = 256) -> Iterator[dict[str, Any]]:
-    """Rows of a local data file, streamed in small batches."""
+def iter_file(path: Path, fmt: str, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Rows of a local data file, streamed one row group (Parquet) or line (JSON Lines) at a time."""
     if fmt == "jsonl":
         with open(path, "rb") as handle:
             for line in handle:
                 if line.strip():
-                    yield json.loads(line)
+                    row = orjson.loads(line)
+                    yield {k: row.get(k) for k in columns} if columns else row
         return
     import pyarrow.parquet as pq
 
     with pq.ParquetFile(path) as parquet:
-        for batch in parquet.iter_batches(batch_size=batch_size):
-            yield from batch.to_pylist()
+        for index in range(parquet.num_row_groups):
+            yield from parquet.read_row_group(index, columns=columns).to_pylist()
 
 
 class RowStats:
@@ -160,9 +163,9 @@ class Dataset:
     def rows(self) -> int:
         return self.meta["statistics"]["rows"]
 
-    def records(self) -> Iterator[dict[str, Any]]:
+    def records(self, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
         with local_copy(self.store, self.key) as path:
-            yield from iter_file(path, format_of(self.key))
+            yield from iter_file(path, format_of(self.key), columns=columns)
 
     @classmethod
     def open(cls, store: Store, key: str, hint: str = "") -> Dataset:
@@ -193,7 +196,7 @@ def commit(store: Store, key: str, path: Path, meta: dict) -> dict:
     sidecar.validate(meta, where=f"new sidecar of {store.url(key)}")
     # Between these calls readers see no dataset rather than new data behind an old sidecar.
     store.delete(sidecar.sidecar_key(key))
-    store.upload(path, key)
+    store.upload(path, key, move=True)
     store.write_bytes(sidecar.sidecar_key(key), sidecar.dumps(meta).encode())
     return meta
 

@@ -19,6 +19,7 @@ stops at 256 levels and the page is then rejected as ``too-deep``.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -68,6 +69,8 @@ ARTICLE_HINT = re.compile(
     r"main[-_]?content|articlebody|body[-_]?text|rich[-_]?text|paywall[-_]?content",
     re.IGNORECASE,
 )
+BOILERPLATE_ROLES = frozenset(("navigation", "banner", "contentinfo", "complementary", "menu", "menubar", "search",
+                               "dialog", "alert"))
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 BLOCK_TAGS = frozenset(("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt", "td",
@@ -101,7 +104,7 @@ def _parse(html: str):
 
 
 def _text(value: str | None) -> str:
-    return SPACE.sub(" ", value).strip() if value else ""
+    return " ".join(value.split()) if value else ""
 
 
 def _attr(el, name: str) -> str:
@@ -165,19 +168,26 @@ def _headline(root, html_title: str, og_title: str) -> str:
 
 
 def _is_boilerplate(el) -> bool:
-    names = f"{_attr(el, 'class')} {_attr(el, 'id')}"
+    attrib = el.attrib
+    if not attrib:
+        return False
+    return _names_boilerplate(
+        attrib.get("class", ""), attrib.get("id", ""), attrib.get("role", ""), attrib.get("style", ""),
+        "hidden" in attrib or attrib.get("aria-hidden", "").lower() == "true",
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _names_boilerplate(cls: str, ident: str, role: str, style: str, hidden: bool) -> bool:
+    """Cached: pages repeat the same class names on many elements."""
+    if hidden or role.lower() in BOILERPLATE_ROLES:
+        return True
+    names = f"{cls} {ident}"
     if names.strip():
         if ARTICLE_HINT.search(names):
             return False
         if BOILERPLATE.search(names):
             return True
-    role = _attr(el, "role").lower()
-    if role in ("navigation", "banner", "contentinfo", "complementary", "menu", "menubar", "search", "dialog",
-                "alert"):
-        return True
-    if el.get("hidden") is not None or _attr(el, "aria-hidden").lower() == "true":
-        return True
-    style = _attr(el, "style")
     return bool(style and HIDDEN_STYLE.search(style))
 
 
@@ -188,12 +198,19 @@ def _prune(body) -> None:
             el.tag = "div"
             continue
         _drop(el)
-    page = (len(_text(" ".join(body.itertext()))), _paragraph_chars(body))
-    for el in list(body.iter()):
-        if not isinstance(el.tag, str) or el.tag in ("body", "html") or el.getparent() is None:
+    page = None
+    doomed = []
+    walker = etree.iterwalk(body, events=("start",))
+    for _event, el in walker:
+        if el is body or not isinstance(el.tag, str) or not _is_boilerplate(el):
             continue
-        if _is_boilerplate(el) and not _holds_the_page(el, *page):
-            _drop(el)
+        if page is None:
+            page = (len(_text(" ".join(body.itertext()))), _paragraph_chars(body))
+        if not _holds_the_page(el, *page):
+            doomed.append(el)
+            walker.skip_subtree()  # its descendants go with it
+    for el in doomed:
+        _drop(el)
 
 
 def _paragraph_chars(el) -> int:
@@ -342,9 +359,7 @@ def _choose(body, blocks: list[Block]) -> set:
     for sibling in parent:
         if sibling is top or not isinstance(sibling.tag, str):
             continue
-        if sibling in score and adjusted(sibling) >= threshold:
-            chosen.add(sibling)
-        elif top_class and sibling.tag == top.tag and _attr(sibling, "class") == top_class and sibling in score:
+        if sibling in score and adjusted(sibling) >= threshold or top_class and sibling.tag == top.tag and _attr(sibling, "class") == top_class and sibling in score:
             chosen.add(sibling)
         elif sibling.tag == "p" and text_chars.get(sibling, 0) >= 80:
             density = link_chars.get(sibling, 0) / text_chars[sibling]

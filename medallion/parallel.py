@@ -1,39 +1,72 @@
-"""Order-preserving parallel map over a stream, one bounded chunk at a time.
+"""Order-preserving parallel work over a stream or a Parquet file, with bounded memory.
 
-``multiprocessing.Pool.imap`` reads its whole input ahead, so memory would grow with the batch; handing
-the pool one chunk at a time keeps memory flat while both cores work.
+``multiprocessing.Pool.imap`` reads its whole input ahead, so memory would grow with the batch. Here at
+most a small window of tasks is in flight, results come back in input order, and for Parquet input each
+worker reads its own row groups, so large columns (HTML) never travel through the parent.
 """
 
 from __future__ import annotations
 
+import collections
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-def ordered_map(
-    fn: Callable[[T], R], items: Iterable[T], workers: int, chunk: int = 128, initializer=None, initargs=()
-) -> Iterator[tuple[T, R]]:
-    """Yield ``(item, fn(item))`` in input order. ``fn`` must be a module-level function.
+def _pool(workers: int):
+    # fork: workers inherit the imported modules and loaded models, so start-up is cheap.
+    return multiprocessing.get_context("fork").Pool(workers)
 
-    With one worker everything runs in this process (no start-up cost for small batches).
-    """
+
+def ordered_map(fn: Callable[[list[T]], list[R]], tasks: Iterable[Any], workers: int) -> Iterator[R]:
+    """Yield ``fn(task)`` for each task, in order; at most ``2 * workers`` tasks in flight."""
     if workers <= 1:
-        if initializer is not None:
-            initializer(*initargs)
-        for item in items:
-            yield item, fn(item)
+        for task in tasks:
+            yield fn(task)
         return
-    # fork: workers inherit the imported modules, so start-up is cheap.
-    with multiprocessing.get_context("fork").Pool(workers, initializer=initializer, initargs=initargs) as pool:
-        batch: list[T] = []
-        for item in items:
-            batch.append(item)
-            if len(batch) >= chunk * workers:
-                yield from zip(batch, pool.map(fn, batch, chunksize=max(1, chunk // 8)), strict=True)
-                batch = []
-        if batch:
-            yield from zip(batch, pool.map(fn, batch, chunksize=max(1, len(batch) // (workers * 4) or 1)), strict=True)
+    with _pool(workers) as pool:
+        window: collections.deque = collections.deque()
+        for task in tasks:
+            window.append(pool.apply_async(fn, (task,)))
+            if len(window) >= 2 * workers:
+                yield window.popleft().get()
+        while window:
+            yield window.popleft().get()
+
+
+def _row_group(task: tuple[Path, int, list[str], Callable[[dict], Any]]) -> list:
+    import pyarrow.parquet as pq
+
+    path, index, columns, fn = task
+    with pq.ParquetFile(path) as parquet:
+        rows = parquet.read_row_group(index, columns=columns).to_pylist()
+    return [fn(row) for row in rows]
+
+
+def map_parquet(path: Path, columns: list[str], fn: Callable[[dict], R], workers: int) -> Iterator[R]:
+    """``fn(row)`` for every row of a local Parquet file (only ``columns`` read), in row order.
+
+    Each worker reads whole row groups itself; ``fn`` must be picklable (a module-level function or a
+    ``functools.partial`` of one).
+    """
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as parquet:
+        groups = parquet.num_row_groups
+    for results in ordered_map(_row_group, ((path, i, columns, fn) for i in range(groups)), workers):
+        yield from results
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

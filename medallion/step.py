@@ -203,7 +203,7 @@ class StepRun:
 
     def start(self, total: int | None = None) -> None:
         """Open the output writers; call after ``up_to_date`` said no."""
-        self._workdir = tempfile.TemporaryDirectory(prefix=f"medallion-{self.stage.name}-")
+        self._workdir = tempfile.TemporaryDirectory(prefix=f"medallion-{self.stage.name}-", dir=self.store.scratch_dir())
         work = Path(self._workdir.name)
         (work / "out").mkdir()
         (work / "rejects").mkdir()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,8 +51,15 @@ class Store(ABC):
         """Copy the object to a local file, streaming."""
 
     @abstractmethod
-    def upload(self, path: Path, key: str) -> None:
-        """Put a local file under ``key``; readers see the old object or the whole new one, never a part."""
+    def upload(self, path: Path, key: str, move: bool = False) -> None:
+        """Put a local file under ``key``; readers see the old object or the whole new one, never a part.
+
+        ``move``: the local file is disposable and may be moved rather than copied.
+        """
+
+    def scratch_dir(self) -> Path | None:
+        """Where a step's temporary files go: beside the data for a local store, so commit is a rename."""
+        return None
 
     @abstractmethod
     def list(self, prefix: str) -> Iterator[str]:
@@ -87,9 +93,14 @@ class LocalStore(Store):
             raise NotFound(f"{self.url(key)} does not exist") from exc
 
     def write_bytes(self, key: str, data: bytes) -> None:
-        with tempfile.NamedTemporaryFile(delete=False) as tmp:
-            tmp.write(data)
-        self.upload(Path(tmp.name), key)
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        try:
+            partial.write_bytes(data)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
 
     def download(self, key: str, path: Path) -> None:
         try:
@@ -97,9 +108,15 @@ class LocalStore(Store):
         except FileNotFoundError as exc:
             raise NotFound(f"{self.url(key)} does not exist") from exc
 
-    def upload(self, path: Path, key: str) -> None:
+    def upload(self, path: Path, key: str, move: bool = False) -> None:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
+        if move:
+            try:
+                os.replace(path, target)  # atomic within one filesystem
+                return
+            except OSError:
+                pass  # another filesystem: copy instead
         # Copy beside the target, then rename: a rename is atomic within one filesystem.
         partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
         try:
@@ -107,6 +124,11 @@ class LocalStore(Store):
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)
+
+    def scratch_dir(self) -> Path:
+        path = self.root / ".scratch"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def list(self, prefix: str) -> Iterator[str]:
         base = self._path(prefix) if prefix else self.root.resolve()
@@ -118,6 +140,8 @@ class LocalStore(Store):
         root = self.root.resolve()
         found = []
         for dirpath, _dirs, files in os.walk(base):
+            if Path(dirpath).relative_to(root).parts[:1] == (".scratch",):
+                continue
             for name in files:
                 if name.startswith(".") and name.endswith(".partial"):
                     continue
@@ -199,7 +223,7 @@ class S3Store(Store):
         except Exception as exc:
             raise self._fail(exc, "read", key) from exc
 
-    def upload(self, path: Path, key: str) -> None:
+    def upload(self, path: Path, key: str, move: bool = False) -> None:
         # upload_file switches to a multipart upload above the threshold; S3 makes the object visible only
         # when the last part completes, so readers never see a partial object.
         try:

@@ -15,16 +15,15 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 
-from medallion import config, pipeline
-from medallion.parallel import ordered_map
+from medallion import config, datasets, pipeline
+from medallion.parallel import map_parquet
 from medallion.step import StepRun, guarded, step_parser
 
 STAGE = pipeline.stage("html-parsing")
 
 MAX_HTML_CHARS = 10 * 1024 * 1024
-MAX_DEPTH = 400
+MAX_DEPTH = 256  # libxml2 stops nesting there; deeper pages are rejected as too-deep
 TIME_LIMIT_SECONDS = 10.0
-CHUNK = 128  # pages handed to the workers at a time: bounds memory and keeps both cores busy
 LANGID_CHARS = 3000  # language is decided on the first characters of the content
 MIN_CONTENT_CHARS = 1
 
@@ -112,20 +111,24 @@ def parse_page(url: str, html: str, limits: Limits = Limits()) -> dict | tuple[s
     }
 
 
-def parse_with_deadline(record: dict, limits: Limits) -> dict | tuple[str, str]:
-    """``parse_page`` of a url-normalization row under a wall-clock alarm, in a worker process."""
+def parse_with_deadline(record: dict, limits: Limits) -> dict | tuple[str, str, str]:
+    """``parse_page`` of a url-normalization row under a wall-clock alarm, in a worker process.
+
+    A rejected page comes back as ``(reason, detail, html)`` so that its quarantine record holds the page.
+    """
     url, html = record["url"], record["html"]
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, limits.time_limit)
     try:
-        return parse_page(url, html, limits)
+        result = parse_page(url, html, limits)
     except ParseTimeout:
-        return "parse-timeout", f"parsing took longer than {limits.time_limit:g}s"
+        result = "parse-timeout", f"parsing took longer than {limits.time_limit:g}s"
     except RecursionError:
-        return "too-deep", "the page is nested too deeply to parse"
+        result = "too-deep", "the page is nested too deeply to parse"
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+    return (*result, html) if isinstance(result, tuple) else result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,14 +159,18 @@ def parse(args) -> int:
         languages: Counter[str] = Counter()
         warm_up()  # load the language model once, before the workers fork
         parse_one = functools.partial(parse_with_deadline, limits=limits)
-        for position, (record, result) in enumerate(ordered_map(parse_one, source.records(), workers, CHUNK)):
-            run.read()
-            if isinstance(result, tuple):
-                reason, detail = result
-                run.reject(position, reason, detail, {"url": record["url"], "html": record["html"]}, url=record["url"])
-                continue
-            languages[result["language"] or "unknown"] += 1
-            run.write({"url": record["url"], "host": record["host"], "timestamp": record["timestamp"], **result})
+        with datasets.local_copy(source.store, source.key) as path:
+            # Workers read the HTML themselves; this process reads only the small columns it passes on.
+            results = map_parquet(path, ["url", "html"], parse_one, workers)
+            rows = datasets.iter_file(path, "parquet", columns=["url", "host", "timestamp"])
+            for position, (record, result) in enumerate(zip(rows, results, strict=True)):
+                run.read()
+                if isinstance(result, tuple):
+                    reason, detail, html = result
+                    run.reject(position, reason, detail, {"url": record["url"], "html": html}, url=record["url"])
+                    continue
+                languages[result["language"] or "unknown"] += 1
+                run.write({**record, **result})
         run.commit(process=process, extra_stats={"languages": dict(sorted(languages.items()))})
     return 0
 

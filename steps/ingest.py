@@ -9,7 +9,6 @@ input lines = rows + quarantined.
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import sys
 import tempfile
@@ -17,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+import orjson
 
 from medallion import pipeline, sidecar
 from medallion.step import StepFailed, StepRun, guarded, step_parser
@@ -69,11 +70,9 @@ def validate_line(line: bytes, batch_date: str, max_html_chars: int = MAX_HTML_C
     except UnicodeDecodeError as exc:
         raise Rejected("invalid-utf8", f"not valid UTF-8 at byte {exc.start}") from exc
     try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Rejected("invalid-json", f"not valid JSON: {exc.msg} at column {exc.colno}") from exc
-    except RecursionError as exc:
-        raise Rejected("invalid-json", "JSON nested too deeply") from exc
+        obj = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise Rejected("invalid-json", f"not valid JSON: {exc}") from exc
     if not isinstance(obj, dict):
         raise Rejected("not-an-object", f"a line must be a JSON object, got {type(obj).__name__}")
     for field, kind in REQUIRED_FIELDS.items():

@@ -13,12 +13,11 @@ import functools
 import sys
 from pathlib import Path
 
-from medallion import config, pipeline, textnorm
-from medallion.parallel import ordered_map
+from medallion import config, datasets, pipeline, textnorm
+from medallion.parallel import map_parquet
 from medallion.step import StepFailed, StepRun, guarded, step_parser
 
 STAGE = pipeline.stage("text-normalization")
-CHUNK = 128
 
 COLUMNS = {
     "url": "Canonical URL of the page (the document's identity).",
@@ -52,18 +51,9 @@ def default_config() -> Path:
     return config.config_dir() / "text-normalization.yaml"
 
 
-def normalize_record(record: dict, specs: tuple) -> dict:
-    """The pure core: one html-parsing row in, one text-normalization row out."""
-    apply = _compiled(specs)
-    return {
-        "url": record["url"],
-        "host": record["host"],
-        "timestamp": record["timestamp"],
-        "title": record["title"],
-        "content": record["content"],
-        "language": record["language"],
-        "text": apply(f"{record['title']}\n\n{record['content']}"),
-    }
+def normalize_record(record: dict, specs: tuple) -> str:
+    """The pure core: an html-parsing row's title and content in, the normalized ``text`` out."""
+    return _compiled(specs)(f"{record['title']}\n\n{record['content']}")
 
 
 _COMPILED: dict[tuple, object] = {}
@@ -111,9 +101,12 @@ def run_version(args, version: str, specs: list, workers: int) -> None:
         source = run.input("html-parsing")
         run.start(total=source.rows)
         one = functools.partial(normalize_record, specs=tuple(specs))
-        for _record, row in ordered_map(one, source.records(), workers, CHUNK):
-            run.read()
-            run.write(row)
+        columns = ["url", "host", "timestamp", "title", "content", "language"]
+        with datasets.local_copy(source.store, source.key) as path:
+            texts = map_parquet(path, ["title", "content"], one, workers)
+            for row, text in zip(datasets.iter_file(path, "parquet", columns=columns), texts, strict=True):
+                run.read()
+                run.write({**row, "text": text})
         run.commit(process=rules)
 
 

@@ -101,8 +101,9 @@ def test_commit_writes_sidecar_last_and_readers_need_it(tmp_path):
     store.upload(writer.path, key)  # data without a sidecar: a crashed step
     with pytest.raises(datasets.DatasetNotFound, match="no sidecar"):
         datasets.Dataset.open(store, key)
+    expected_sha1 = sidecar.file_sha1(writer.path)
     meta = datasets.commit(store, key, writer.path, _meta())
-    assert meta["sha1"] == sidecar.file_sha1(writer.path)
+    assert meta["sha1"] == expected_sha1
     dataset = datasets.Dataset.open(store, key)
     assert list(dataset.records()) == ROWS
     assert list(datasets.find_datasets(store, "html-classification/")) == [key]

@@ -85,4 +85,4 @@ def test_any_json_value_is_accepted_or_rejected(value):
         validate_line(json.dumps(value).encode(), DAY)
     except Rejected as exc:
         assert exc.reason in {"not-an-object", "missing-field", "wrong-type", "invalid-url", "empty-html",
-                              "invalid-timestamp", "future-timestamp", "empty-line"}
+                              "invalid-timestamp", "future-timestamp", "empty-line", "invalid-json"}

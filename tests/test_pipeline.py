@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from conftest import run_cli
+
 from medallion import datasets, pipeline, sidecar
 from medallion.store import open_store
 
