@@ -90,8 +90,8 @@ _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=Tru
                            encoding="utf-8", default_doctype=False)
 
 
-def _parse(html: str):
-    data = html.encode("utf-8", "replace")
+def _parse(html: str | bytes):
+    data = html if isinstance(html, bytes) else html.encode("utf-8", "replace")
     try:
         root = etree.fromstring(data, _PARSER)
     except (etree.ParserError, ValueError) as exc:
@@ -394,11 +394,14 @@ def _emit(blocks: list[Block], chosen: set) -> str:
     return "\n".join(lines)
 
 
-def extract(html: str, url: str = "", *, max_depth: int = LIBXML_MAX_DEPTH) -> Extraction:
-    """Title, main content, description, language hint and declared charset of one page."""
-    if not isinstance(html, str) or not html.strip():
+def extract(html: str | bytes, url: str = "", *, max_depth: int = LIBXML_MAX_DEPTH) -> Extraction:
+    """Title, main content, description, language hint and declared charset of one page.
+
+    ``html`` is text, or UTF-8 bytes (what a Parquet column holds, with no decode and re-encode).
+    """
+    if not isinstance(html, str | bytes) or not html.strip():
         raise ExtractionError("empty-html", "the page is empty")
-    root = _parse(html.replace("\x00", ""))
+    root = _parse(html.replace(b"\x00", b"") if isinstance(html, bytes) else html.replace("\x00", ""))
     if max_depth < LIBXML_MAX_DEPTH:
         _check_depth(root, max_depth)
     html_title, og_title, description, language, charset = _metadata(root)

@@ -282,7 +282,8 @@ class StepRun:
             "statistics": _statistics(self.rejects, counts),
             "sample": self.rejects.stats.sample,
         }
-        datasets.commit(self.store, self.quarantine_key, self.rejects.path, _with_placeholders(reject_meta))
+        datasets.commit(self.store, self.quarantine_key, self.rejects.path, _with_placeholders(reject_meta),
+                        sha1=self.rejects.sha1)
         meta = {
             "dataset": "",
             "kind": "dataset",
@@ -301,7 +302,7 @@ class StepRun:
             "sample": self.writer.stats.sample,
             "quarantine": self.store.url(self.quarantine_key),
         }
-        meta = datasets.commit(self.store, self.key, self.writer.path, _with_placeholders(meta))
+        meta = datasets.commit(self.store, self.key, self.writer.path, _with_placeholders(meta), sha1=self.writer.sha1)
         print(
             f"[{self.label}] wrote {output_rows:,} rows to {meta['dataset']} (sha1 {meta['sha1']}); "
             f"quarantined {sum(self.quarantined.values()):,}, deduplicated {sum(self.duplicates.values()):,}",

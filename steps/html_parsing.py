@@ -24,7 +24,7 @@ STAGE = pipeline.stage("html-parsing")
 MAX_HTML_CHARS = 10 * 1024 * 1024
 MAX_DEPTH = 256  # libxml2 stops nesting there; deeper pages are rejected as too-deep
 TIME_LIMIT_SECONDS = 10.0
-LANGID_CHARS = 3000  # language is decided on the first characters of the content
+LANGID_CHARS = 1000  # language is decided on the first characters of the content: enough, and langid cost grows with length
 MIN_CONTENT_CHARS = 1
 
 COLUMNS = {
@@ -90,8 +90,9 @@ def warm_up() -> None:
     py3langid.classify("warm up the language model")
 
 
-def parse_page(url: str, html: str, limits: Limits = Limits()) -> dict | tuple[str, str]:
-    """The pure core: one page in, the extracted fields out, or ``(reason, detail)`` when it is rejected."""
+def parse_page(url: str, html: str | bytes, limits: Limits = Limits()) -> dict | tuple[str, str]:
+    """The pure core: one page (text, or UTF-8 bytes) in, the extracted fields out, or ``(reason, detail)``
+    when it is rejected."""
     from medallion.extract import ExtractionError, extract
 
     if len(html) > limits.max_html_chars:
@@ -161,13 +162,14 @@ def parse(args) -> int:
         parse_one = functools.partial(parse_with_deadline, limits=limits)
         with datasets.local_copy(source.store, source.key) as path:
             # Workers read the HTML themselves; this process reads only the small columns it passes on.
-            results = map_parquet(path, ["url", "html"], parse_one, workers)
+            results = map_parquet(path, ["url", "html"], parse_one, workers, as_bytes=("html",))
             rows = datasets.iter_file(path, "parquet", columns=["url", "host", "timestamp"])
             for position, (record, result) in enumerate(zip(rows, results, strict=True)):
                 run.read()
                 if isinstance(result, tuple):
                     reason, detail, html = result
-                    run.reject(position, reason, detail, {"url": record["url"], "html": html}, url=record["url"])
+                    page = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
+                    run.reject(position, reason, detail, {"url": record["url"], "html": page}, url=record["url"])
                     continue
                 languages[result["language"] or "unknown"] += 1
                 run.write({**record, **result})

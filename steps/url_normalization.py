@@ -95,14 +95,17 @@ def title_key(html: str) -> str:
     return SPACE_RE.sub(" ", text).strip().casefold()
 
 
-def doc_key(position: int, url: str, timestamp: datetime, html: str, min_title_words: int = 3) -> DocKey:
+def doc_key(
+    position: int, url: str, timestamp: datetime, html: str, min_title_words: int = 3, content: bool = True
+) -> DocKey:
+    """``content``: digest the HTML too (only the content-hash rule needs it; it costs a pass over the page)."""
     title = title_key(html)
     return DocKey(
         position=position,
         timestamp=int(timestamp.timestamp() * 1_000_000),
         url=_digest(url),
         title=_digest(host_of(url) + "\0" + title) if len(title.split()) >= min_title_words else None,
-        content=_digest(html),
+        content=_digest(html) if content else b"",
     )
 
 
@@ -179,7 +182,8 @@ def normalize(args) -> int:
         raw = run.input("raw")
         run.start(total=raw.rows)
         with datasets.local_copy(raw.store, raw.key) as path:
-            plan = plan_dedup(_keys(run, datasets.iter_file(path, "jsonl"), args.min_title_words), rules)
+            keys = _keys(run, datasets.iter_file(path, "jsonl"), args.min_title_words, "content-hash" in rules)
+            plan = plan_dedup(keys, rules)
             for rule, count in plan.removed.items():
                 run.deduplicated(rule, count)
             for position, record in enumerate(datasets.iter_file(path, "jsonl")):
@@ -201,13 +205,14 @@ def normalize(args) -> int:
     return 0
 
 
-def _keys(run: StepRun, records: Iterable[dict], min_title_words: int) -> Iterator[DocKey]:
+def _keys(run: StepRun, records: Iterable[dict], min_title_words: int, content: bool) -> Iterator[DocKey]:
     """First pass: key each row; a row that cannot be keyed is quarantined (bronze should not hold one)."""
     for position, record in enumerate(records):
         run.read()
         try:
             url = canonicalize(record["url"])
-            yield doc_key(position, url, parse_timestamp(record["timestamp"]), record["html"], min_title_words)
+            timestamp = parse_timestamp(record["timestamp"])
+            yield doc_key(position, url, timestamp, record["html"], min_title_words, content)
         except (InvalidURL, ValueError, KeyError, TypeError) as exc:
             run.reject(position, "unkeyable-row", f"cannot canonicalize or date this row: {exc}", record,
                        url=record.get("url") if isinstance(record, dict) else None)
