@@ -119,9 +119,11 @@ def parse_with_deadline(record: dict, limits: Limits) -> dict | tuple[str, str, 
     """
     url, html = record["url"], record["html"]
     previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, limits.time_limit)
     try:
+        # Armed and disarmed inside the try: an alarm can only ever land where it is caught.
+        signal.setitimer(signal.ITIMER_REAL, limits.time_limit)
         result = parse_page(url, html, limits)
+        signal.setitimer(signal.ITIMER_REAL, 0)
     except ParseTimeout:
         result = "parse-timeout", f"parsing took longer than {limits.time_limit:g}s"
     except RecursionError:
