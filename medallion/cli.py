@@ -137,7 +137,9 @@ def print_summary(store: Store, day: str) -> None:
         print(f"{label:<24}{n_in:>8,}{n_out:>8,}  {detail}")
     print("\ndatasets (each with a .meta.yaml sidecar beside it):")
     for label, *_rest, uri in rows:
-        print(f"  {label:<22} {uri}")
+        store_, key = resolve_dataset(uri)
+        state = "verified" if not verify(store_, key) else "MISMATCH (run medallion verify)"
+        print(f"  {label:<22} {uri}  [{state}]")
     print("\nnext: medallion ls, medallion show URI, medallion verify URI")
 
 
