@@ -61,7 +61,9 @@ def load_pages(dataset: Path, split: str | None = None) -> list[tuple[str, str, 
     return pages
 
 
-def measure(extract: Callable[[str, str], str], pages, repeat: int = 3) -> tuple[tuple[float, float, float], float, dict]:
+def measure(
+    extract: Callable[[str, str], str], pages, repeat: int = 3
+) -> tuple[tuple[float, float, float], float, dict]:
     outputs = {key: extract(html, url) for key, url, html, _ in pages}
     runs = []
     for _ in range(repeat):

@@ -44,9 +44,13 @@ def build_crawl(dataset: Path, copies: int, out: Path) -> dict[str, str]:
     with open(out, "w", encoding="utf-8") as handle:
         for copy in range(copies):
             for key in sorted(truth):
-                html = gzip.decompress((dataset / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8", "replace")
+                html = gzip.decompress((dataset / "html" / f"{key}.html.gz").read_bytes()).decode(
+                    "utf-8", "replace"
+                )
                 if copy:
-                    html = html.replace("<title>", f"<title>[{copy}] ", 1).replace("<TITLE>", f"<TITLE>[{copy}] ", 1)
+                    html = html.replace("<title>", f"<title>[{copy}] ", 1).replace(
+                        "<TITLE>", f"<TITLE>[{copy}] ", 1
+                    )
                 url = f"https://copy{copy}.bench.example/{key}"
                 keys[url] = key
                 record = {"url": url, "html": html, "timestamp": f"{DAY}T08:00:00Z"}
@@ -56,18 +60,29 @@ def build_crawl(dataset: Path, copies: int, out: Path) -> dict[str, str]:
 
 def timed(cmd: list[str], env: dict | None = None) -> float:
     started = time.perf_counter()
-    subprocess.run(cmd, check=True, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        cmd,
+        check=True,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
 def pipeline_f1(store: Path, keys: dict[str, str], truth: dict) -> tuple[float, float, float, int]:
     import pyarrow.parquet as pq
 
-    table = pq.read_table(store / f"html-classification/preprocess/html-parsing/{DAY}/documents.parquet",
-                          columns=["url", "content"])
+    table = pq.read_table(
+        store / f"html-classification/preprocess/html-parsing/{DAY}/documents.parquet",
+        columns=["url", "content"],
+    )
     got = dict(zip(table.column("url").to_pylist(), table.column("content").to_pylist(), strict=True))
-    pairs = [(got.get(url, ""), truth[key]["articleBody"]) for url, key in keys.items() if url.startswith("https://copy0.")]
+    pairs = [
+        (got.get(url, ""), truth[key]["articleBody"])
+        for url, key in keys.items()
+        if url.startswith("https://copy0.")
+    ]
     return (*score(pairs), len(got))
 
 
@@ -88,8 +103,23 @@ def main() -> int:
         ours, theirs = [], []
         for attempt in range(args.repeat):
             store = tmp / f"store{attempt}"
-            ours.append(timed([medallion, "run", "--store", f"file://{store}", "--date", DAY, "--input", str(crawl),
-                               "--until", "html-parsing"], env={"MEDALLION_PROGRESS_SECONDS": "3600"}))
+            ours.append(
+                timed(
+                    [
+                        medallion,
+                        "run",
+                        "--store",
+                        f"file://{store}",
+                        "--date",
+                        DAY,
+                        "--input",
+                        str(crawl),
+                        "--until",
+                        "html-parsing",
+                    ],
+                    env={"MEDALLION_PROGRESS_SECONDS": "3600"},
+                )
+            )
             theirs.append(timed([sys.executable, str(program), str(crawl), str(tmp / "trafilatura.jsonl")]))
         f1, precision, recall, rows = pipeline_f1(tmp / "store0", keys, truth)
     ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
@@ -99,8 +129,10 @@ def main() -> int:
     print(f"{'medallion run --until html-parsing':34}{ours_s:>9.2f}{pages / ours_s:>9.0f}")
     print(f"{'trafilatura extract() program':34}{theirs_s:>9.2f}{pages / theirs_s:>9.0f}")
     print(f"speed-up: {theirs_s / ours_s:.2f}x (target >= 3x, aim 5x); median of {args.repeat} runs")
-    print(f"html-parsing output: {rows} rows; extraction F1 {f1:.3f} (P {precision:.3f}, R {recall:.3f}) "
-          "on the dev pages (target >= 0.95)")
+    print(
+        f"html-parsing output: {rows} rows; extraction F1 {f1:.3f} (P {precision:.3f}, R {recall:.3f}) "
+        "on the dev pages (target >= 0.95)"
+    )
     return 0
 
 

@@ -30,8 +30,13 @@ def run_stage(module: str, argv: list[str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (MiB) of one stage process, its worker processes included."""
     env = {**os.environ, "MEDALLION_PROGRESS_SECONDS": "3600"}
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", module, *argv], env=env, cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, *argv],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
@@ -44,8 +49,11 @@ def bench_size(documents: int, root: Path) -> dict[str, tuple[int, float, int]]:
     started = time.perf_counter()
     with open(crawl, "w", encoding="utf-8") as out:
         counts = write_crawl(CrawlSpec(date=DAY, documents=documents, seed=11), out)
-    print(f"  generated {counts['lines']:,} lines ({crawl.stat().st_size / 2**20:,.0f} MiB) "
-          f"in {time.perf_counter() - started:.1f}s", flush=True)
+    print(
+        f"  generated {counts['lines']:,} lines ({crawl.stat().st_size / 2**20:,.0f} MiB) "
+        f"in {time.perf_counter() - started:.1f}s",
+        flush=True,
+    )
     store = f"file://{root / f'store-{documents}'}"
     results = {}
     for stage in pipeline.STAGES:
@@ -74,14 +82,18 @@ def main() -> int:
         shutil.rmtree(root, ignore_errors=True)
     print(f"\n{'stage':<20}" + "".join(f"{f'{s:,} docs/s':>16}{'peak MiB':>10}" for s in sizes))
     for stage in pipeline.STAGES:
-        cells = "".join(f"{size / table[size][stage.name][1]:>16,.0f}{table[size][stage.name][2]:>10}" for size in sizes)
+        cells = "".join(
+            f"{size / table[size][stage.name][1]:>16,.0f}{table[size][stage.name][2]:>10}" for size in sizes
+        )
         print(f"{stage.name:<20}{cells}")
     if len(sizes) >= 2:
         small, large = sizes[0], sizes[-1]
         peak_small = max(v[2] for v in table[small].values())
         peak_large = max(v[2] for v in table[large].values())
-        print(f"\npeak memory {large:,} / {small:,}: {peak_large} / {peak_small} MiB = {peak_large / peak_small:.2f}x "
-              "(target <= 1.3x)")
+        print(
+            f"\npeak memory {large:,} / {small:,}: {peak_large} / {peak_small} MiB = {peak_large / peak_small:.2f}x "
+            "(target <= 1.3x)"
+        )
     return 0
 
 

@@ -1,8 +1,8 @@
 """``medallion``: run the pipeline on one machine, and look at what it produced.
 
-    medallion run --date 2026-11-23 --input crawl.jsonl [--until html-parsing] [--versions v1,v2] [--force]
-    medallion demo
-    medallion ls | show URI | verify URI...
+medallion run --date 2026-11-23 --input crawl.jsonl [--until html-parsing] [--versions v1,v2] [--force]
+medallion demo
+medallion ls | show URI | verify URI...
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
         else:
             code = importlib.import_module(stage.module).main(argv)
         if code != 0:
-            print(f"error: stage {stage.name} failed (exit {code}); later stages were not run", file=sys.stderr)
+            print(
+                f"error: stage {stage.name} failed (exit {code}); later stages were not run", file=sys.stderr
+            )
             return code
     return 0
 
@@ -71,7 +73,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _has_raw(args) -> bool:
-    return datasets.read_meta(open_store(args.store), pipeline.dataset_key(pipeline.stage("raw"), args.date)) is not None
+    return (
+        datasets.read_meta(open_store(args.store), pipeline.dataset_key(pipeline.stage("raw"), args.date))
+        is not None
+    )
 
 
 def landing_key(day: str) -> str:
@@ -128,7 +133,10 @@ def print_summary(store: Store, day: str) -> None:
             if meta is None:
                 continue
             stats = meta["statistics"]
-            drops = {**stats["quarantined"]["by_reason"], **{f"dup:{k}": v for k, v in stats["duplicates_removed"]["by_reason"].items()}}
+            drops = {
+                **stats["quarantined"]["by_reason"],
+                **{f"dup:{k}": v for k, v in stats["duplicates_removed"]["by_reason"].items()},
+            }
             label = stage.name + (f" {meta['stage']['version']}" if meta["stage"].get("version") else "")
             rows.append((label, stats["input_rows"], stats["rows"], drops, meta["dataset"]))
     print(f"{'stage':<24}{'input':>8}{'output':>8}  dropped (by reason)")
@@ -154,7 +162,9 @@ def resolve_dataset(uri: str) -> tuple[Store, str]:
     folder = key.rstrip("/") + "/"
     found = [k for k in datasets.find_datasets(store, folder) if "/" not in k[len(folder) :]]
     if not found:
-        raise StoreError(f"no dataset in {uri}: expected a data file with a .meta.yaml sidecar there (medallion ls)")
+        raise StoreError(
+            f"no dataset in {uri}: expected a data file with a .meta.yaml sidecar there (medallion ls)"
+        )
     if len(found) > 1:
         raise StoreError(f"{uri} holds several datasets; name one: {', '.join(found)}")
     return store, found[0]
@@ -232,8 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the stages for one daily batch in order")
     run.add_argument("--store", default=config.default_store(), help=store_help)
     run.add_argument("--date", required=True, type=parse_date, help="batch date, YYYY-MM-DD")
-    run.add_argument("--input", help="crawler JSON Lines: a path, '-' for stdin, or a store URI "
-                     "(default: the store's landing/<date>/crawl.jsonl)")
+    run.add_argument(
+        "--input",
+        help="crawler JSON Lines: a path, '-' for stdin, or a store URI "
+        "(default: the store's landing/<date>/crawl.jsonl)",
+    )
     run.add_argument("--until", choices=pipeline.STAGE_NAMES, help="last stage to run (default: all)")
     run.add_argument("--versions", default="", help="text-normalization versions (default: all configured)")
     run.add_argument("--force", action="store_true", help="rebuild datasets even when up to date")
@@ -258,7 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("uri", help="dataset URI: its date folder or its data file")
     show.set_defaults(func=cmd_show)
 
-    ver = sub.add_parser("verify", help="re-hash datasets and check them against their sidecars (exit 1 on mismatch)")
+    ver = sub.add_parser(
+        "verify", help="re-hash datasets and check them against their sidecars (exit 1 on mismatch)"
+    )
     ver.add_argument("uris", nargs="+", metavar="URI", help="dataset URI: its date folder or its data file")
     ver.set_defaults(func=cmd_verify)
     return parser
@@ -275,5 +290,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-

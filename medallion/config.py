@@ -72,7 +72,9 @@ def worker_count() -> int:
     """Processes a CPU-bound stage may use (``MEDALLION_WORKERS``, default: every core)."""
     raw = os.environ.get("MEDALLION_WORKERS")
     if not raw:
-        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        return max(
+            1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        )
     try:
         value = int(raw)
     except ValueError as exc:

@@ -187,7 +187,9 @@ class Dataset:
         try:
             text = store.read_bytes(sidecar.sidecar_key(key))
         except NotFound as exc:
-            raise DatasetNotFound(f"no committed dataset at {where} (no sidecar){': ' + hint if hint else ''}") from exc
+            raise DatasetNotFound(
+                f"no committed dataset at {where} (no sidecar){': ' + hint if hint else ''}"
+            ) from exc
         meta = sidecar.loads(text, where=store.url(sidecar.sidecar_key(key)))
         return cls(store=store, key=key, meta=meta)
 

@@ -48,9 +48,35 @@ class Extraction:
 # -- what is never content --------------------------------------------------------------------------------
 
 DROP_TAGS = (
-    "script", "style", "noscript", "iframe", "svg", "canvas", "template", "button", "input", "select",
-    "textarea", "nav", "footer", "aside", "menu", "dialog", "object", "embed", "video", "audio", "map",
-    "picture", "img", "figure", "form", "header", "link", "meta", "head",
+    "script",
+    "style",
+    "noscript",
+    "iframe",
+    "svg",
+    "canvas",
+    "template",
+    "button",
+    "input",
+    "select",
+    "textarea",
+    "nav",
+    "footer",
+    "aside",
+    "menu",
+    "dialog",
+    "object",
+    "embed",
+    "video",
+    "audio",
+    "map",
+    "picture",
+    "img",
+    "figure",
+    "form",
+    "header",
+    "link",
+    "meta",
+    "head",
 )
 # Tokens of class and id values that name page furniture, not article text.
 BOILERPLATE = re.compile(
@@ -69,16 +95,67 @@ ARTICLE_HINT = re.compile(
     r"main[-_]?content|articlebody|body[-_]?text|rich[-_]?text|paywall[-_]?content",
     re.IGNORECASE,
 )
-BOILERPLATE_ROLES = frozenset(("navigation", "banner", "contentinfo", "complementary", "menu", "menubar", "search",
-                               "dialog", "alert"))
+BOILERPLATE_ROLES = frozenset(
+    ("navigation", "banner", "contentinfo", "complementary", "menu", "menubar", "search", "dialog", "alert")
+)
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
-BLOCK_TAGS = frozenset(("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt", "td",
-                        "th", "div", "section", "article", "main", "ul", "ol", "dl", "table", "tr", "tbody",
-                        "figcaption", "center", "body", "html", "address", "details", "summary", "hr"))
+BLOCK_TAGS = frozenset(
+    (
+        "p",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "li",
+        "blockquote",
+        "pre",
+        "dd",
+        "dt",
+        "td",
+        "th",
+        "div",
+        "section",
+        "article",
+        "main",
+        "ul",
+        "ol",
+        "dl",
+        "table",
+        "tr",
+        "tbody",
+        "figcaption",
+        "center",
+        "body",
+        "html",
+        "address",
+        "details",
+        "summary",
+        "hr",
+    )
+)
 LINE_BREAK = "\x00"  # a <br> inside a block; NUL never survives from the input
-PROSE_TAGS = frozenset(("p", "pre", "blockquote", "li", "dd", "td", "div", "section", "article", "main", "h2",
-                        "h3", "h4", "h5", "h6"))
+PROSE_TAGS = frozenset(
+    (
+        "p",
+        "pre",
+        "blockquote",
+        "li",
+        "dd",
+        "td",
+        "div",
+        "section",
+        "article",
+        "main",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+    )
+)
 HEADINGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
 
 SPACE = re.compile(r"\s+")
@@ -86,8 +163,14 @@ SENTENCE_END = re.compile(r"[.!?…:\"”’)]\s*$")
 CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 TITLE_SEPARATORS = re.compile(r"\s+(?:[|–—·•:»/\\]|-{1,2})\s+")
 
-_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, recover=True,
-                           encoding="utf-8", default_doctype=False)
+_PARSER = etree.HTMLParser(
+    remove_comments=True,
+    remove_pis=True,
+    no_network=True,
+    recover=True,
+    encoding="utf-8",
+    default_doctype=False,
+)
 
 
 def _parse(html: str | bytes):
@@ -172,7 +255,10 @@ def _is_boilerplate(el) -> bool:
     if not attrib:
         return False
     return _names_boilerplate(
-        attrib.get("class", ""), attrib.get("id", ""), attrib.get("role", ""), attrib.get("style", ""),
+        attrib.get("class", ""),
+        attrib.get("id", ""),
+        attrib.get("role", ""),
+        attrib.get("style", ""),
         "hidden" in attrib or attrib.get("aria-hidden", "").lower() == "true",
     )
 
@@ -359,7 +445,14 @@ def _choose(body, blocks: list[Block]) -> set:
     for sibling in parent:
         if sibling is top or not isinstance(sibling.tag, str):
             continue
-        if sibling in score and adjusted(sibling) >= threshold or top_class and sibling.tag == top.tag and _attr(sibling, "class") == top_class and sibling in score:
+        if (
+            sibling in score
+            and adjusted(sibling) >= threshold
+            or top_class
+            and sibling.tag == top.tag
+            and _attr(sibling, "class") == top_class
+            and sibling in score
+        ):
             chosen.add(sibling)
         elif sibling.tag == "p" and text_chars.get(sibling, 0) >= 80:
             density = link_chars.get(sibling, 0) / text_chars[sibling]
@@ -412,8 +505,9 @@ def extract(html: str | bytes, url: str = "", *, max_depth: int = LIBXML_MAX_DEP
     _prune(body)
     blocks = _blocks(body)
     content = _emit(blocks, _choose(body, blocks)) if blocks else ""
-    return Extraction(title=title, content=content, description=description, language_hint=language,
-                      charset=charset)
+    return Extraction(
+        title=title, content=content, description=description, language_hint=language, charset=charset
+    )
 
 
 def _check_depth(root, max_depth: int) -> None:

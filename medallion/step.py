@@ -156,7 +156,8 @@ class StepRun:
                 self.store, key, hint=f"run stage {name} for {self.date} first (medallion run --until {name})"
             )
         self.sources = list(external_sources or []) + [
-            {"uri": ds.uri, "kind": "dataset", "sha1": ds.sha1, "rows": ds.rows} for ds in self.inputs.values()
+            {"uri": ds.uri, "kind": "dataset", "sha1": ds.sha1, "rows": ds.rows}
+            for ds in self.inputs.values()
         ]
         self.input_rows = 0
         self.quarantined: Counter[str] = Counter()
@@ -203,7 +204,9 @@ class StepRun:
 
     def start(self, total: int | None = None) -> None:
         """Open the output writers; call after ``up_to_date`` said no."""
-        self._workdir = tempfile.TemporaryDirectory(prefix=f"medallion-{self.stage.name}-", dir=self.store.scratch_dir())
+        self._workdir = tempfile.TemporaryDirectory(
+            prefix=f"medallion-{self.stage.name}-", dir=self.store.scratch_dir()
+        )
         work = Path(self._workdir.name)
         (work / "out").mkdir()
         (work / "rejects").mkdir()
@@ -264,7 +267,11 @@ class StepRun:
         base = {
             "date": self.date,
             "sources": self.sources,
-            "workflow": {"name": self.context.workflow, "step": self.stage.name, "run_id": self.context.run_id},
+            "workflow": {
+                "name": self.context.workflow,
+                "step": self.stage.name,
+                "run_id": self.context.run_id,
+            },
             "process": process,
             "parameters": _plain(self.params),
             "code_version": sidecar.code_version(),
@@ -274,7 +281,12 @@ class StepRun:
             "dataset": "",
             "kind": "quarantine",
             "description": f"Records the {self.label} stage rejected for {self.date}, each with its reason.",
-            "stage": {"name": self.stage.name, "layer": "quarantine", "path": self.stage.path, "version": self.version},
+            "stage": {
+                "name": self.stage.name,
+                "layer": "quarantine",
+                "path": self.stage.path,
+                "version": self.version,
+            },
             **base,
             "format": "jsonl",
             "schema": REJECT_SCHEMA,
@@ -282,8 +294,13 @@ class StepRun:
             "statistics": _statistics(self.rejects, counts),
             "sample": self.rejects.stats.sample,
         }
-        datasets.commit(self.store, self.quarantine_key, self.rejects.path, _with_placeholders(reject_meta),
-                        sha1=self.rejects.sha1)
+        datasets.commit(
+            self.store,
+            self.quarantine_key,
+            self.rejects.path,
+            _with_placeholders(reject_meta),
+            sha1=self.rejects.sha1,
+        )
         meta = {
             "dataset": "",
             "kind": "dataset",
@@ -302,7 +319,9 @@ class StepRun:
             "sample": self.writer.stats.sample,
             "quarantine": self.store.url(self.quarantine_key),
         }
-        meta = datasets.commit(self.store, self.key, self.writer.path, _with_placeholders(meta), sha1=self.writer.sha1)
+        meta = datasets.commit(
+            self.store, self.key, self.writer.path, _with_placeholders(meta), sha1=self.writer.sha1
+        )
         print(
             f"[{self.label}] wrote {output_rows:,} rows to {meta['dataset']} (sha1 {meta['sha1']}); "
             f"quarantined {sum(self.quarantined.values()):,}, deduplicated {sum(self.duplicates.values()):,}",

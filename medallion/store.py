@@ -189,7 +189,9 @@ class S3Store(Store):
                     f"({code}); check this identity's policy allows it"
                 )
             if code == "NoSuchBucket":
-                return StoreError(f"bucket {self.bucket!r} does not exist: create it before running ({action} {key})")
+                return StoreError(
+                    f"bucket {self.bucket!r} does not exist: create it before running ({action} {key})"
+                )
         return StoreError(f"could not {action} {self.url(key)}: {exc}")
 
     def exists(self, key: str) -> bool:
@@ -236,7 +238,9 @@ class S3Store(Store):
         strip = len(self.prefix) + 1 if self.prefix else 0
         keys = []
         try:
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full):
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=full
+            ):
                 keys.extend(item["Key"][strip:] for item in page.get("Contents", []))
         except Exception as exc:
             raise self._fail(exc, "list", prefix) from exc

@@ -77,20 +77,23 @@ def rule(name: str, description: str, *, checks: Mapping[str, Check] | None = No
 # Unicode whitespace other than "\n"; "horizontal" for our purposes (tidy turns all of it into spaces).
 HSPACES = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace() and ch != "\n")
 LINE_BREAK_RE = re.compile("\r\n?|[\x0b\x0c\x85\u2028\u2029]")  # other line/paragraph separators -> "\n"
-SPACE_RUN_RE = re.compile(r"[^\S\n]{2,}|[^\S \n]")  # 2+ blanks, or one blank that is not a plain space
-NEWLINE_RUN_RE = re.compile(r" *\n[ \n]*")  # a line break with the spaces and blank lines around it
+# Finds whatever tidy() has to change besides the ends: a blank other than a plain space, a space before a
+# space or line break, a space after a line break, or a second blank line. Text coming out of a rule is
+# already tidy, so the next rule's tidy() is one fast scan.
+UNTIDY_RE = re.compile("[" + re.escape(HSPACES.replace(" ", "")) + "]| [ \n]|\n(?: |\n\n)")
+BLANK_LINES_RE = re.compile(r"\n{3,}")
 HSPACE_RUN_RE = re.compile(r"[^\S\n]*")
-
-
-def _newlines(match: re.Match) -> str:
-    return "\n\n" if match.group().count("\n") > 1 else "\n"
 
 
 def tidy(text: str) -> str:
     """Single spaces, no spaces at line ends, at most one blank line between paragraphs, stripped ends."""
+    if UNTIDY_RE.search(text) is None:
+        return text.strip()
     text = LINE_BREAK_RE.sub("\n", text)
-    text = SPACE_RUN_RE.sub(" ", text)
-    text = NEWLINE_RUN_RE.sub(_newlines, text)
+    # str.split() is the fastest way to collapse blanks; line by line so that line breaks stay.
+    text = "\n".join([" ".join(line.split()) for line in text.split("\n")])
+    if "\n\n\n" in text:
+        text = BLANK_LINES_RE.sub("\n\n", text)
     return text.strip()
 
 
@@ -160,13 +163,16 @@ def _classes() -> dict[str, str]:
     return {
         "P": _class(runs, lambda cat: cat[0] == "P"),
         "M": _class(runs, lambda cat: cat[0] == "M"),
-        "special": _class(runs, lambda cat: cat[0] not in "LMN", exclude=spaces | {ord(ch) for ch in SPECIAL_KEPT}),
+        "special": _class(
+            runs, lambda cat: cat[0] not in "LMN", exclude=spaces | {ord(ch) for ch in SPECIAL_KEPT}
+        ),
         "invisible": _class(runs, lambda cat: cat in ("Cc", "Cf", "Cs"), exclude={ord("\t"), ord("\n")}),
     }
 
 
-def _class(runs: list[tuple[int, int, str]], wanted: Callable[[str], bool],
-           exclude: set[int] = frozenset()) -> tuple[str, str]:
+def _class(
+    runs: list[tuple[int, int, str]], wanted: Callable[[str], bool], exclude: set[int] = frozenset()
+) -> tuple[str, str]:
     """(class of the BMP code points, class of all code points) among ``runs`` whose category is wanted.
 
     Python's re checks a class's code points above U+FFFF one range at a time (only the BMP part becomes a
@@ -245,8 +251,11 @@ WORD = _UnicodePattern(r"(?<!\w)[^\W\d_]+(?:%M+[^\W\d_]*)*(?:['\u2019][^\W\d_]+(
 # -- rules --------------------------------------------------------------------------------------------------
 
 
-@rule("collapse_whitespace", "Collapse runs of spaces and tabs to one space, keep paragraph breaks (at most one "
-      "blank line), strip line ends and text ends.")
+@rule(
+    "collapse_whitespace",
+    "Collapse runs of spaces and tabs to one space, keep paragraph breaks (at most one "
+    "blank line), strip line ends and text ends.",
+)
 def collapse_whitespace(text: str) -> str:
     return tidy(text)
 
@@ -277,8 +286,11 @@ def _tag_replacement(match: re.Match) -> str:
     return " "  # unknown (XML) elements: keep the words on both sides apart
 
 
-@rule("remove_tags", "Strip HTML/XML tags, comments and script/style elements (block tags become line breaks), "
-      "then decode character entities such as &amp; and &nbsp;.")
+@rule(
+    "remove_tags",
+    "Strip HTML/XML tags, comments and script/style elements (block tags become line breaks), "
+    "then decode character entities such as &amp; and &nbsp;.",
+)
 def remove_tags(text: str) -> str:
     if "<" in text:
         text = TAG_RE.sub(_tag_replacement, text)
@@ -297,9 +309,12 @@ INWORD_APOSTROPHE_RE = re.compile(r"(?<=[^\W\d_])['\u2019](?=[^\W\d_])")
 PUNCTUATION = _UnicodePattern("%P+")
 
 
-@rule("remove_punctuation", "Remove every Unicode punctuation character (categories P*, which include # % & * "
-      "@ / \\ _ and - ); apostrophes inside words are dropped so \"don't\" becomes 'dont', and the '.' or ',' "
-      "inside numbers such as 3.14 and 1,000 stays.")
+@rule(
+    "remove_punctuation",
+    "Remove every Unicode punctuation character (categories P*, which include # % & * "
+    "@ / \\ _ and - ); apostrophes inside words are dropped so \"don't\" becomes 'dont', and the '.' or ',' "
+    "inside numbers such as 3.14 and 1,000 stays.",
+)
 def remove_punctuation(text: str) -> str:
     text = INWORD_APOSTROPHE_RE.sub("", text)
     last = len(text) - 1
@@ -308,8 +323,13 @@ def remove_punctuation(text: str) -> str:
         for match in PUNCTUATION.finditer(text):
             start, end = match.span()
             # A lone '.' or ',' between digits is a decimal or thousands separator: 3.14 and 1,000 stay.
-            if end - start == 1 and text[start] in ".," and 0 < start < last \
-                    and text[start - 1].isdigit() and text[end].isdigit():
+            if (
+                end - start == 1
+                and text[start] in ".,"
+                and 0 < start < last
+                and text[start - 1].isdigit()
+                and text[end].isdigit()
+            ):
                 continue
             yield start, end
 
@@ -319,12 +339,17 @@ def remove_punctuation(text: str) -> str:
 # A number: decimal digits with inner separators (3.14, 1,000, 10:30, 2026-11-23, 1/2, 10-20), an optional
 # sign, and letters or % glued after it (3rd, 5kg, 1990s, 50%). Digits glued to a preceding letter or hyphen
 # belong to a name (mp3, H2O, COVID-19) and stay.
-NUMBER_RE = re.compile(r"(?<![\w.,\-\u2010])[+\-\u2212]?\d+(?:[.,:/\-\u2013]\d+)*(?:%|\u2030|\w*)(?:-(?=[^\W\d_]))?")
+NUMBER_RE = re.compile(
+    r"(?<![\w.,\-\u2010])[+\-\u2212]?\d+(?:[.,:/\-\u2013]\d+)*(?:%|\u2030|\w*)(?:-(?=[^\W\d_]))?"
+)
 
 
-@rule("remove_numbers", "Remove numbers: digits with decimal, thousands, time, date and range separators "
-      "(3.14, 1,000, 10:30, 2026-11-23), a leading sign, and letters or % glued after them (3rd, 5kg, 50%); "
-      "digits inside names such as mp3 or COVID-19 stay.")
+@rule(
+    "remove_numbers",
+    "Remove numbers: digits with decimal, thousands, time, date and range separators "
+    "(3.14, 1,000, 10:30, 2026-11-23), a leading sign, and letters or % glued after them (3rd, 5kg, 50%); "
+    "digits inside names such as mp3 or COVID-19 stay.",
+)
 def remove_numbers(text: str) -> str:
     return _cut_matches(NUMBER_RE, text)
 
@@ -343,9 +368,12 @@ SPECIAL_KEPT = frozenset(
 SPECIAL = _UnicodePattern("%special+")
 
 
-@rule("remove_special_characters", "Remove every character that is not a letter, combining mark, number, "
-      "whitespace or basic sentence punctuation: symbols such as © ® ™ • § ¶ † ‡ ° ± × ÷ | ~ ^ ` < > { } [ ] "
-      "\\ / @ # $ % & * _ = + go; . , ; : ! ? ' \" ( ) - and their typographic forms ‘ ’ “ ” « » – — … stay.")
+@rule(
+    "remove_special_characters",
+    "Remove every character that is not a letter, combining mark, number, "
+    "whitespace or basic sentence punctuation: symbols such as © ® ™ • § ¶ † ‡ ° ± × ÷ | ~ ^ ` < > { } [ ] "
+    "\\ / @ # $ % & * _ = + go; . , ; : ! ? ' \" ( ) - and their typographic forms ‘ ’ “ ” « » – — … stay.",
+)
 def remove_special_characters(text: str) -> str:
     return _cut_matches(SPECIAL, text)
 
@@ -367,30 +395,71 @@ def _emoji_hint_re() -> re.Pattern:
     return re.compile(f"{_ranges_class(ranges)}|[\\U00010000-\\U0010ffff]")
 
 
-@rule("remove_emojis", "Remove emojis (emoji package data), including skin-tone modifiers, ZWJ sequences, "
-      "flags and keycaps such as 1️⃣.")
+@rule(
+    "remove_emojis",
+    "Remove emojis (emoji package data), including skin-tone modifiers, ZWJ sequences, "
+    "flags and keycaps such as 1️⃣.",
+)
 def remove_emojis(text: str) -> str:
     if text.isascii() or not _emoji_hint_re().search(text):
         return tidy(text)
     import emoji
 
-    spans = [(e["match_start"], EMOJI_LEFTOVER_RE.match(text, e["match_end"]).end()) for e in emoji.emoji_list(text)]
+    spans = [
+        (e["match_start"], EMOJI_LEFTOVER_RE.match(text, e["match_end"]).end())
+        for e in emoji.emoji_list(text)
+    ]
     return _cut(text, spans)
 
 
 # Letters that Unicode does not decompose but have a usual ASCII spelling, and typographic punctuation.
-ASCII_FOLD = str.maketrans({
-    "ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D",
-    "ł": "l", "Ł": "L", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D", "ı": "i", "ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl",
-    "ﬃ": "ffi", "ﬄ": "ffl", "‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-",
-    "‐": "-", "‑": "-", "…": "...", "\u00a0": " ",
-})
+ASCII_FOLD = str.maketrans(
+    {
+        "ß": "ss",
+        "ẞ": "SS",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "ø": "o",
+        "Ø": "O",
+        "đ": "d",
+        "Đ": "D",
+        "ł": "l",
+        "Ł": "L",
+        "þ": "th",
+        "Þ": "Th",
+        "ð": "d",
+        "Ð": "D",
+        "ı": "i",
+        "ﬀ": "ff",
+        "ﬁ": "fi",
+        "ﬂ": "fl",
+        "ﬃ": "ffi",
+        "ﬄ": "ffl",
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "–": "-",
+        "—": "-",
+        "‐": "-",
+        "‑": "-",
+        "…": "...",
+        "\u00a0": " ",
+    }
+)
 COMBINING_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
 
 
-@rule("remove_non_ascii", "Remove every non-ASCII character after spelling Latin letters with diacritics and "
-      "ligatures in ASCII (café -> cafe, ß -> ss, ﬁ -> fi) and typographic quotes and dashes as ' \" -.")
+@rule(
+    "remove_non_ascii",
+    "Remove every non-ASCII character after spelling Latin letters with diacritics and "
+    "ligatures in ASCII (café -> cafe, ß -> ss, ﬁ -> fi) and typographic quotes and dashes as ' \" -.",
+)
 def remove_non_ascii(text: str) -> str:
     if text.isascii():
         return tidy(text)
@@ -402,8 +471,11 @@ def remove_non_ascii(text: str) -> str:
 INVISIBLE = _UnicodePattern("%invisible+")
 
 
-@rule("remove_non_printable", "Remove control, format and surrogate characters (Unicode Cc, Cf, Cs; e.g. NUL, "
-      "zero-width space, soft hyphen, BOM) except newline and tab; other line separators become newlines.")
+@rule(
+    "remove_non_printable",
+    "Remove control, format and surrogate characters (Unicode Cc, Cf, Cs; e.g. NUL, "
+    "zero-width space, soft hyphen, BOM) except newline and tab; other line separators become newlines.",
+)
 def remove_non_printable(text: str) -> str:
     # Line separators first, so they survive as "\n"; the rest is invisible and goes without a trace
     # ("soft\xadware" -> "software"), hence a plain deletion rather than _cut.
@@ -435,8 +507,13 @@ def _check_replacement(value: str) -> str | None:
     return "must not contain a line break" if "\n" in value else None
 
 
-@rule("normalize_urls", "Replace http(s):// and www. addresses (query strings included) and e-mail addresses "
-      "by the replacement token.", checks={"replacement": _check_replacement}, replacement="<url>")
+@rule(
+    "normalize_urls",
+    "Replace http(s):// and www. addresses (query strings included) and e-mail addresses "
+    "by the replacement token.",
+    checks={"replacement": _check_replacement},
+    replacement="<url>",
+)
 def normalize_urls(text: str, replacement: str = "<url>") -> str:
     def replace(match: re.Match) -> str:
         url = match.group()
@@ -463,12 +540,19 @@ def _check_stopword_language(value: str) -> str | None:
 def _stopwords(language: str) -> frozenset[str]:
     path = STOPWORDS_DIR / f"{language}.txt"
     if not path.is_file():
-        raise RuleConfigError(f"no stop-word list for language {language!r}: add medallion/stopwords/{language}.txt")
+        raise RuleConfigError(
+            f"no stop-word list for language {language!r}: add medallion/stopwords/{language}.txt"
+        )
     return frozenset(w.lower() for w in path.read_text(encoding="utf-8").split())
 
 
-@rule("remove_stopwords", "Remove the language's stop words (case-insensitive; list in medallion/stopwords/"
-      "<language>.txt, English only so far).", checks={"language": _check_stopword_language}, language="en")
+@rule(
+    "remove_stopwords",
+    "Remove the language's stop words (case-insensitive; list in medallion/stopwords/"
+    "<language>.txt, English only so far).",
+    checks={"language": _check_stopword_language},
+    language="en",
+)
 def remove_stopwords(text: str, language: str = "en") -> str:
     words = _stopwords(language)
     spans = (m.span() for m in WORD.finditer(text) if m.group().lower().replace("\u2019", "'") in words)
@@ -495,9 +579,13 @@ def _known(language: str) -> Callable[[str], bool]:
     return known
 
 
-@rule("remove_non_target_language_words", "Remove words that simplemma's dictionary for the target language "
-      "does not know; numbers, tokens mixing letters and digits, and punctuation stay.",
-      checks={"language": _check_simplemma_language}, language="en")
+@rule(
+    "remove_non_target_language_words",
+    "Remove words that simplemma's dictionary for the target language "
+    "does not know; numbers, tokens mixing letters and digits, and punctuation stay.",
+    checks={"language": _check_simplemma_language},
+    language="en",
+)
 def remove_non_target_language_words(text: str, language: str = "en") -> str:
     known = _known(language)
     return _cut(text, (m.span() for m in WORD.finditer(text) if not known(m.group())))
@@ -538,6 +626,19 @@ def _verb_lemma(lower: str) -> str | None:
     return lemma
 
 
+@functools.lru_cache(maxsize=200_000)
+def _inflection(word: str) -> tuple[str, bool] | None:
+    """(lemma in the word's casing, whether the word is capitalized) for an inflected verb form, else None."""
+    lemma = _verb_lemma(word.lower())
+    if lemma is None:
+        return None
+    if word.isupper() and len(word) > 1:
+        return lemma.upper(), False
+    if word[0].isupper():
+        return lemma.capitalize(), True
+    return lemma, False
+
+
 def _sentence_start(text: str, start: int) -> bool:
     i = start - 1
     while i >= 0 and text[i] in " \t\"'(\u201c\u2018\u00ab":
@@ -551,15 +652,13 @@ def _sentence_start(text: str, start: int) -> bool:
       "capitalized words inside a sentence (names such as 'United') stay.")
 def lemmatize_verbs(text: str) -> str:
     def replace(match: re.Match) -> str:
-        word = match.group()
-        lemma = _verb_lemma(word.lower())
-        if lemma is None:
-            return word
-        if word.isupper() and len(word) > 1:
-            return lemma.upper()
-        if word[0].isupper():
-            # Mid-sentence capitals are names ('United States', 'Reading'); at a sentence start, a verb.
-            return lemma.capitalize() if _sentence_start(text, match.start()) else word
+        hit = _inflection(match.group())
+        if hit is None:
+            return match.group()
+        lemma, capitalized = hit
+        # Mid-sentence capitals are names ('United States', 'Reading'); at a sentence start, a verb.
+        if capitalized and not _sentence_start(text, match.start()):
+            return match.group()
         return lemma
 
     return tidy(WORD.pattern(text).sub(replace, text))
@@ -591,12 +690,16 @@ def resolve(name: str, params: Mapping[str, Any] | None = None, where: str = "ru
     for key, value in params.items():
         if key not in known.defaults:
             allowed = ", ".join(known.defaults) or "none"
-            raise RuleConfigError(f"{where}: rule {name!r} has no parameter {key!r} (parameters: {allowed}); "
-                                  "fix its spelling or remove it")
+            raise RuleConfigError(
+                f"{where}: rule {name!r} has no parameter {key!r} (parameters: {allowed}); "
+                "fix its spelling or remove it"
+            )
         default = known.defaults[key]
         if type(value) is not type(default):  # exact: a YAML bool or int is not a str
-            raise RuleConfigError(f"{where}: parameter {key!r} of rule {name!r} must be a {type(default).__name__} "
-                                  f"like {default!r}, got {value!r}; quote it in the YAML")
+            raise RuleConfigError(
+                f"{where}: parameter {key!r} of rule {name!r} must be a {type(default).__name__} "
+                f"like {default!r}, got {value!r}; quote it in the YAML"
+            )
         problem = known.checks.get(key, lambda _value: None)(value)
         if problem:
             raise RuleConfigError(f"{where}: parameter {key!r} of rule {name!r} {problem}")
@@ -638,27 +741,40 @@ def load_config(path: str | Path) -> dict[str, Version]:
     try:
         doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader
     except FileNotFoundError as exc:
-        raise RuleConfigError(f"rule-set file {path} does not exist: pass the right --config or create it "
-                              "(see config/text-normalization.yaml)") from exc
+        raise RuleConfigError(
+            f"rule-set file {path} does not exist: pass the right --config or create it "
+            "(see config/text-normalization.yaml)"
+        ) from exc
     except yaml.YAMLError as exc:
         raise RuleConfigError(f"rule-set file {path} is not valid YAML: {exc}") from exc
-    if not isinstance(doc, dict) or set(doc) != {"versions"} or not isinstance(doc["versions"], dict) \
-            or not doc["versions"]:
-        raise RuleConfigError(f"{path}: expected exactly one top-level key 'versions:' mapping each version name "
-                              "to its description and rules")
+    if (
+        not isinstance(doc, dict)
+        or set(doc) != {"versions"}
+        or not isinstance(doc["versions"], dict)
+        or not doc["versions"]
+    ):
+        raise RuleConfigError(
+            f"{path}: expected exactly one top-level key 'versions:' mapping each version name "
+            "to its description and rules"
+        )
     return {str(name): _version(path, name, body) for name, body in doc["versions"].items()}
 
 
 def _version(path: Path, name: Any, body: Any) -> Version:
     where = f"{path}: version {name!r}"
     if not isinstance(name, str) or not VERSION_NAME_RE.fullmatch(name):
-        raise RuleConfigError(f"{where}: a version name names a dataset folder; use letters, digits, '.', '_' "
-                              "or '-' such as v3")
+        raise RuleConfigError(
+            f"{where}: a version name names a dataset folder; use letters, digits, '.', '_' or '-' such as v3"
+        )
     if not isinstance(body, dict) or set(body) != {"description", "rules"}:
-        raise RuleConfigError(f"{where}: expected exactly 'description:' and 'rules:', got "
-                              f"{sorted(body) if isinstance(body, dict) else body!r}")
+        raise RuleConfigError(
+            f"{where}: expected exactly 'description:' and 'rules:', got "
+            f"{sorted(body) if isinstance(body, dict) else body!r}"
+        )
     if not isinstance(body["description"], str) or not body["description"].strip():
-        raise RuleConfigError(f"{where}: 'description:' must be a non-empty string saying what the version does")
+        raise RuleConfigError(
+            f"{where}: 'description:' must be a non-empty string saying what the version does"
+        )
     if not isinstance(body["rules"], list) or not body["rules"]:
         raise RuleConfigError(f"{where}: 'rules:' must be a non-empty list of rule names or {{name, params}}")
     specs = []
@@ -666,11 +782,17 @@ def _version(path: Path, name: Any, body: Any) -> Version:
         rule_where = f"{where}, rule #{number}"
         if isinstance(entry, str):
             specs.append(resolve(entry, None, rule_where))
-        elif isinstance(entry, dict) and "name" in entry and set(entry) <= {"name", "params"} \
-                and isinstance(entry["name"], str):
+        elif (
+            isinstance(entry, dict)
+            and "name" in entry
+            and set(entry) <= {"name", "params"}
+            and isinstance(entry["name"], str)
+        ):
             specs.append(resolve(entry["name"], entry.get("params"), f"{rule_where} {entry['name']!r}"))
         else:
-            raise RuleConfigError(f"{rule_where}: a rule is a name or {{name: ..., params: {{...}}}}, got {entry!r}")
+            raise RuleConfigError(
+                f"{rule_where}: a rule is a name or {{name: ..., params: {{...}}}}, got {entry!r}"
+            )
     return Version(name, body["description"].strip(), specs)
 
 
@@ -707,5 +829,7 @@ def describe(specs: Sequence[RuleSpec]) -> list[dict]:
     out = []
     for spec in specs:
         spec = resolve(spec.name, spec.params, f"rule {spec.name!r}")
-        out.append({"name": spec.name, "params": dict(spec.params), "description": rule_description(spec.name)})
+        out.append(
+            {"name": spec.name, "params": dict(spec.params), "description": rule_description(spec.name)}
+        )
     return out

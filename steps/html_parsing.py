@@ -147,12 +147,23 @@ def main(argv: list[str] | None = None) -> int:
 def parse(args) -> int:
     limits = Limits(args.max_html_chars, args.max_depth, args.time_limit)
     workers = args.workers or config.worker_count()
-    params = {"max_html_chars": limits.max_html_chars, "max_depth": limits.max_depth, "time_limit": limits.time_limit}
+    params = {
+        "max_html_chars": limits.max_html_chars,
+        "max_depth": limits.max_depth,
+        "time_limit": limits.time_limit,
+    }
     process = [
-        {"name": "lxml-main-content", "description": "Main-content extraction (medallion.extract) with lxml.",
-         "params": params},
-        {"name": "language-id", "description": "py3langid on the first characters of the content; the page's "
-         "declared language when the content is shorter than 40 characters.", "params": {"chars": LANGID_CHARS}},
+        {
+            "name": "lxml-main-content",
+            "description": "Main-content extraction (medallion.extract) with lxml.",
+            "params": params,
+        },
+        {
+            "name": "language-id",
+            "description": "py3langid on the first characters of the content; the page's "
+            "declared language when the content is shorter than 40 characters.",
+            "params": {"chars": LANGID_CHARS},
+        },
     ]
     with StepRun(STAGE, args, schema=_schema(), columns=COLUMNS, params=params) as run:
         if run.up_to_date():
@@ -171,7 +182,9 @@ def parse(args) -> int:
                 if isinstance(result, tuple):
                     reason, detail, html = result
                     page = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
-                    run.reject(position, reason, detail, {"url": record["url"], "html": page}, url=record["url"])
+                    run.reject(
+                        position, reason, detail, {"url": record["url"], "html": page}, url=record["url"]
+                    )
                     continue
                 languages[result["language"] or "unknown"] += 1
                 run.write({**record, **result})

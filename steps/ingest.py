@@ -43,7 +43,10 @@ RULES = [
     {"name": "required-fields", "description": "url, html and timestamp must be present and be strings."},
     {"name": "http-url", "description": "url must be an absolute http(s) URL with a host."},
     {"name": "html-size", "description": "html must be non-empty and at most max_html_chars characters."},
-    {"name": "timestamp", "description": "timestamp must be ISO 8601 and not after the end of the batch date."},
+    {
+        "name": "timestamp",
+        "description": "timestamp must be ISO 8601 and not after the end of the batch date.",
+    },
 ]
 
 
@@ -88,13 +91,17 @@ def validate_line(line: bytes, batch_date: str, max_html_chars: int = MAX_HTML_C
     if not html.strip():
         raise Rejected("empty-html", "html is empty")
     if len(html) > max_html_chars:
-        raise Rejected("html-too-large", f"html has {len(html):,} characters; the limit is {max_html_chars:,}")
+        raise Rejected(
+            "html-too-large", f"html has {len(html):,} characters; the limit is {max_html_chars:,}"
+        )
     try:
         moment = parse_timestamp(obj["timestamp"])
     except ValueError as exc:
         raise Rejected("invalid-timestamp", str(exc)) from exc
     if moment >= end_of_day(batch_date):
-        raise Rejected("future-timestamp", f"timestamp {obj['timestamp']} is after the batch date {batch_date}")
+        raise Rejected(
+            "future-timestamp", f"timestamp {obj['timestamp']} is after the batch date {batch_date}"
+        )
     return CrawlRecord(url=obj["url"], html=html, timestamp=moment)
 
 
@@ -131,13 +138,17 @@ def local_input(spec: str) -> Iterator[tuple[Path, dict]]:
         store = open_store(spec) if spec.startswith("file://") else None
         path = store.root if isinstance(store, LocalStore) else Path(spec)
         if not path.is_file():
-            raise StepFailed(f"crawl file {spec!r} does not exist: pass --input PATH, '-' for stdin, or a store URI")
+            raise StepFailed(
+                f"crawl file {spec!r} does not exist: pass --input PATH, '-' for stdin, or a store URI"
+            )
         yield path, {"uri": str(path.resolve()), "kind": "file"}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = step_parser(STAGE)
-    parser.add_argument("--input", required=True, help="crawler JSON Lines: a path, '-' for stdin, or a store URI")
+    parser.add_argument(
+        "--input", required=True, help="crawler JSON Lines: a path, '-' for stdin, or a store URI"
+    )
     parser.add_argument("--max-html-chars", type=int, default=MAX_HTML_CHARS, help="page-size limit")
     args = parser.parse_args(argv)
     return guarded(lambda: ingest(args))
@@ -148,7 +159,9 @@ def ingest(args) -> int:
     process = [{**rule, "params": params} if rule["name"] == "html-size" else rule for rule in RULES]
     with local_input(args.input) as (path, source):
         source["sha1"] = sidecar.file_sha1(path)
-        with StepRun(STAGE, args, schema=SCHEMA, columns=COLUMNS, params=params, external_sources=[source]) as run:
+        with StepRun(
+            STAGE, args, schema=SCHEMA, columns=COLUMNS, params=params, external_sources=[source]
+        ) as run:
             if run.up_to_date():
                 return 0
             run.start()
@@ -157,14 +170,18 @@ def ingest(args) -> int:
                     run.read()
                     text = line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
                     if not complete:
-                        run.reject(position, "line-too-large", f"line longer than {MAX_LINE_BYTES:,} bytes", text)
+                        run.reject(
+                            position, "line-too-large", f"line longer than {MAX_LINE_BYTES:,} bytes", text
+                        )
                         continue
                     try:
                         record = validate_line(line, args.date, args.max_html_chars)
                     except Rejected as exc:
                         run.reject(position, exc.reason, exc.detail, text)
                         continue
-                    run.write_line(line, {"url": record.url, "html": record.html, "timestamp": record.timestamp})
+                    run.write_line(
+                        line, {"url": record.url, "html": record.html, "timestamp": record.timestamp}
+                    )
             source["rows"] = run.input_rows
             run.commit(process=process)
     return 0

@@ -172,17 +172,29 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def normalize(args) -> int:
-    rules = ["canonical-url"] + [r for r in (x.strip() for x in args.dedup.split(",")) if r and r != "canonical-url"]
+    rules = ["canonical-url"] + [
+        r for r in (x.strip() for x in args.dedup.split(",")) if r and r != "canonical-url"
+    ]
     params = {"dedup": rules, "min_title_words": args.min_title_words}
-    process = [{"name": "canonical-url-form", "description": "; ".join(CANONICAL_RULES), "params": {"strip_www": True}}]
-    process += [{"name": f"dedup-{rule}", "description": DEDUP_RULES[rule], "params": params} for rule in rules]
+    process = [
+        {
+            "name": "canonical-url-form",
+            "description": "; ".join(CANONICAL_RULES),
+            "params": {"strip_www": True},
+        }
+    ]
+    process += [
+        {"name": f"dedup-{rule}", "description": DEDUP_RULES[rule], "params": params} for rule in rules
+    ]
     with StepRun(STAGE, args, schema=_schema(), columns=COLUMNS, params=params) as run:
         if run.up_to_date():
             return 0
         raw = run.input("raw")
         run.start(total=raw.rows)
         with datasets.local_copy(raw.store, raw.key) as path:
-            keys = _keys(run, datasets.iter_file(path, "jsonl"), args.min_title_words, "content-hash" in rules)
+            keys = _keys(
+                run, datasets.iter_file(path, "jsonl"), args.min_title_words, "content-hash" in rules
+            )
             plan = plan_dedup(keys, rules)
             for rule, count in plan.removed.items():
                 run.deduplicated(rule, count)
@@ -214,8 +226,13 @@ def _keys(run: StepRun, records: Iterable[dict], min_title_words: int, content: 
             timestamp = parse_timestamp(record["timestamp"])
             yield doc_key(position, url, timestamp, record["html"], min_title_words, content)
         except (InvalidURL, ValueError, KeyError, TypeError) as exc:
-            run.reject(position, "unkeyable-row", f"cannot canonicalize or date this row: {exc}", record,
-                       url=record.get("url") if isinstance(record, dict) else None)
+            run.reject(
+                position,
+                "unkeyable-row",
+                f"cannot canonicalize or date this row: {exc}",
+                record,
+                url=record.get("url") if isinstance(record, dict) else None,
+            )
 
 
 if __name__ == "__main__":

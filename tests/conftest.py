@@ -87,11 +87,15 @@ def s3_server(tmp_path_factory) -> S3Server:
     if exe is None:
         if os.environ.get("CI"):
             pytest.fail("moto_server is not installed: run `make venv` (moto[server] is a dev dependency)")
-        pytest.skip("moto_server is not installed (pip install 'moto[server]'); set S3_TEST_ENDPOINT_URL instead")
+        pytest.skip(
+            "moto_server is not installed (pip install 'moto[server]'); set S3_TEST_ENDPOINT_URL instead"
+        )
     port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [exe, "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         wait_for_port(port)
         yield S3Server(f"http://127.0.0.1:{port}", "testing-access-key", "testing-secret-key")
@@ -128,12 +132,19 @@ def small_crawl(tmp_path_factory) -> Path:
     return path
 
 
-def run_cli(*args: str, env: dict | None = None, stdin: bytes | None = None, cwd: Path | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str,
+    env: dict | None = None,
+    stdin: bytes | None = None,
+    cwd: Path | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess:
     """Run a command of this project as a real subprocess (``medallion ...`` or ``python -m steps.x``)."""
     full_env = {**os.environ, "MEDALLION_PROGRESS_SECONDS": "60", **(env or {})}
     if args[0] == "medallion":
         cmd = [str(BIN / "medallion"), *args[1:]]
     else:
         cmd = [sys.executable, *args]
-    return subprocess.run(cmd, env=full_env, input=stdin, capture_output=True, cwd=cwd or REPO, timeout=timeout)
+    return subprocess.run(
+        cmd, env=full_env, input=stdin, capture_output=True, cwd=cwd or REPO, timeout=timeout
+    )

@@ -17,7 +17,9 @@ PAGE = "<html><head><title>{t}</title></head><body><article>{p}</article></body>
 good_record = st.builds(
     lambda host, path, title, words, hour: {
         "url": f"https://{host}.example/{path}",
-        "html": PAGE.format(t=title, p="".join(f"<p>{w} is a sentence about the news, with words.</p>" for w in words)),
+        "html": PAGE.format(
+            t=title, p="".join(f"<p>{w} is a sentence about the news, with words.</p>" for w in words)
+        ),
         "timestamp": f"{DAY}T{hour:02d}:00:00Z",
     },
     st.sampled_from(["a", "www.a", "b"]),
@@ -29,16 +31,30 @@ good_record = st.builds(
 bad_line = st.one_of(
     st.binary(max_size=60),
     st.text(max_size=60).map(str.encode),
-    st.sampled_from([b"[]", b"{}", b"null", b'{"url": 1}', b'{"url": "javascript:x", "html": "<p>x</p>", "timestamp": "2026-11-23"}',
-                     b'{"url": "https://a.example/", "html": "", "timestamp": "2026-11-23T00:00:00Z"}',
-                     b'{"url": "https://a.example/", "html": "<p>x</p>", "timestamp": "2099-01-01T00:00:00Z"}',
-                     b'{"url": "https://a.example/q", "html": "' + b"<div>" * 300 + b'", "timestamp": "2026-11-23T01:00:00Z"}']),
+    st.sampled_from(
+        [
+            b"[]",
+            b"{}",
+            b"null",
+            b'{"url": 1}',
+            b'{"url": "javascript:x", "html": "<p>x</p>", "timestamp": "2026-11-23"}',
+            b'{"url": "https://a.example/", "html": "", "timestamp": "2026-11-23T00:00:00Z"}',
+            b'{"url": "https://a.example/", "html": "<p>x</p>", "timestamp": "2099-01-01T00:00:00Z"}',
+            b'{"url": "https://a.example/q", "html": "'
+            + b"<div>" * 300
+            + b'", "timestamp": "2026-11-23T01:00:00Z"}',
+        ]
+    ),
 )
 line = st.one_of(good_record.map(lambda r: json.dumps(r).encode()), bad_line)
 
 
 @pytest.mark.slow
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(lines=st.lists(line, min_size=1, max_size=25))
 def test_rows_reconcile_through_every_stage(tmp_path_factory, lines):
     root = tmp_path_factory.mktemp("acct")
@@ -49,7 +65,12 @@ def test_rows_reconcile_through_every_stage(tmp_path_factory, lines):
     store = open_store(store_uri)
     upstream_rows = len(lines)
     dropped = 0
-    for name, version in [("raw", None), ("url-normalization", None), ("html-parsing", None), ("text-normalization", "v1")]:
+    for name, version in [
+        ("raw", None),
+        ("url-normalization", None),
+        ("html-parsing", None),
+        ("text-normalization", "v1"),
+    ]:
         stage = pipeline.stage(name)
         meta = datasets.Dataset.open(store, pipeline.dataset_key(stage, DAY, version)).meta
         stats = meta["statistics"]

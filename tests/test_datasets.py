@@ -26,26 +26,40 @@ def _meta(**over):
         "schema": {"url": "string"},
         "columns": {"url": "the URL"},
         "statistics": {
-            "rows": 2, "columns": 1, "nulls": {"url": 0}, "input_rows": 2,
+            "rows": 2,
+            "columns": 1,
+            "nulls": {"url": 0},
+            "input_rows": 2,
             "duplicates_removed": {"total": 0, "by_reason": {}},
-            "quarantined": {"total": 0, "by_reason": {}}, "reconciled": True,
+            "quarantined": {"total": 0, "by_reason": {}},
+            "reconciled": True,
         },
         "sample": [],
         "process": [],
         "parameters": {},
         "code_version": "0.1.0+abc",
-        "execution": {"start": "2026-11-24T00:00:00Z", "end": "2026-11-24T00:00:01Z", "duration_seconds": 1.0},
+        "execution": {
+            "start": "2026-11-24T00:00:00Z",
+            "end": "2026-11-24T00:00:01Z",
+            "duration_seconds": 1.0,
+        },
     }
     meta.update(over)
     return meta
 
 
 ROWS = [
-    {"url": "https://a.example/x", "n": 1, "when": datetime(2026, 11, 23, 8, tzinfo=UTC), "text": "héllo\nworld"},
+    {
+        "url": "https://a.example/x",
+        "n": 1,
+        "when": datetime(2026, 11, 23, 8, tzinfo=UTC),
+        "text": "héllo\nworld",
+    },
     {"url": "https://b.example/y", "n": None, "when": datetime(2026, 11, 23, 9, tzinfo=UTC), "text": ""},
 ]
-SCHEMA = pa.schema([("url", pa.string()), ("n", pa.int64()), ("when", pa.timestamp("us", tz="UTC")),
-                    ("text", pa.string())])
+SCHEMA = pa.schema(
+    [("url", pa.string()), ("n", pa.int64()), ("when", pa.timestamp("us", tz="UTC")), ("text", pa.string())]
+)
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl"])

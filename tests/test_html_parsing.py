@@ -17,7 +17,10 @@ ARTICLE = (
     "<meta name='description' content='Central bank moves.'></head><body>"
     "<nav><a href='/'>Home</a><a href='/a'>World</a></nav>"
     "<article><h1>Rates rise again</h1>"
-    + "".join(f"<p>The central bank raised interest rates for the {i}th time this year, citing inflation.</p>" for i in range(8))
+    + "".join(
+        f"<p>The central bank raised interest rates for the {i}th time this year, citing inflation.</p>"
+        for i in range(8)
+    )
     + "</article><footer>© The Ledger</footer></body></html>"
 )
 
@@ -36,7 +39,9 @@ def test_rejections_come_back_with_reasons():
     assert parse_page("u", ARTICLE, Limits(max_html_chars=100))[0] == "html-too-large"
     deep = "<html><body>" + "<div>" * 5000 + "x" + "</div>" * 5000 + "</body></html>"
     assert parse_page("u", deep)[0] == "too-deep"
-    assert parse_page("u", "<html><body><nav><a href='/'>Home</a></nav></body></html>")[0] == "no-main-content"
+    assert (
+        parse_page("u", "<html><body><nav><a href='/'>Home</a></nav></body></html>")[0] == "no-main-content"
+    )
 
 
 def test_time_limit_is_enforced():
@@ -46,7 +51,10 @@ def test_time_limit_is_enforced():
 
 def test_language_falls_back_to_the_page_hint_on_short_text():
     assert detect_language("Bonjour", "fr") == "fr"
-    assert detect_language("Le gouvernement a annoncé une nouvelle mesure pour soutenir les familles.", "en") == "fr"
+    assert (
+        detect_language("Le gouvernement a annoncé une nouvelle mesure pour soutenir les familles.", "en")
+        == "fr"
+    )
 
 
 def crawl_line(url: str, html: str) -> str:
@@ -65,7 +73,9 @@ def test_bad_pages_are_quarantined_and_the_batch_survives(tmp_path):
     crawl = tmp_path / "crawl.jsonl"
     crawl.write_text("\n".join(pages) + "\n")
     store = f"file://{tmp_path / 'store'}"
-    run = run_cli("medallion", "run", "--store", store, "--date", DAY, "--input", str(crawl), "--until", "html-parsing")
+    run = run_cli(
+        "medallion", "run", "--store", store, "--date", DAY, "--input", str(crawl), "--until", "html-parsing"
+    )
     assert run.returncode == 0, run.stderr.decode()
     parse_stage = pipeline.stage("html-parsing")
     meta = datasets.read_meta(open_store(store), pipeline.dataset_key(parse_stage, DAY))
@@ -74,7 +84,9 @@ def test_bad_pages_are_quarantined_and_the_batch_survives(tmp_path):
     assert stats["rows"] + stats["quarantined"]["total"] == 5
     assert stats["quarantined"]["by_reason"]["too-deep"] == 1
     assert stats["quarantined"]["by_reason"]["no-main-content"] >= 1
-    rejects = list(datasets.Dataset.open(open_store(store), pipeline.quarantine_key(parse_stage, DAY)).records())
+    rejects = list(
+        datasets.Dataset.open(open_store(store), pipeline.quarantine_key(parse_stage, DAY)).records()
+    )
     assert {r["url"] for r in rejects} >= {"https://a.example/deep", "https://a.example/nav-only"}
     assert all(r["record"]["html"] for r in rejects)
 

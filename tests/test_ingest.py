@@ -12,8 +12,11 @@ from hypothesis import strategies as st
 from steps.ingest import Rejected, read_lines, validate_line
 
 DAY = "2026-11-23"
-GOOD = {"url": "https://news.example.com/a", "html": "<html><body><p>x</p></body></html>",
-        "timestamp": "2026-11-23T08:00:00Z"}
+GOOD = {
+    "url": "https://news.example.com/a",
+    "html": "<html><body><p>x</p></body></html>",
+    "timestamp": "2026-11-23T08:00:00Z",
+}
 
 
 def line(obj) -> bytes:
@@ -77,12 +80,25 @@ def test_any_bytes_are_accepted_or_rejected_never_crash(raw):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4),
-                    max_leaves=20))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4),
+        max_leaves=20,
+    )
+)
 def test_any_json_value_is_accepted_or_rejected(value):
     try:
         validate_line(json.dumps(value).encode(), DAY)
     except Rejected as exc:
-        assert exc.reason in {"not-an-object", "missing-field", "wrong-type", "invalid-url", "empty-html",
-                              "invalid-timestamp", "future-timestamp", "empty-line", "invalid-json"}
+        assert exc.reason in {
+            "not-an-object",
+            "missing-field",
+            "wrong-type",
+            "invalid-url",
+            "empty-html",
+            "invalid-timestamp",
+            "future-timestamp",
+            "empty-line",
+            "invalid-json",
+        }

@@ -48,10 +48,19 @@ def test_run_builds_every_layer_and_reruns_are_up_to_date(store_uri, small_crawl
     for key in EXPECTED[1:]:
         meta = metas[key]
         stats = meta["statistics"]
-        assert stats["input_rows"] == stats["rows"] + stats["quarantined"]["total"] + stats["duplicates_removed"]["total"]
+        assert (
+            stats["input_rows"]
+            == stats["rows"] + stats["quarantined"]["total"] + stats["duplicates_removed"]["total"]
+        )
         upstream = previous if key[0] != "text-normalization" else metas[("html-parsing", None)]
-        assert meta["sources"] == [{"uri": upstream["dataset"], "kind": "dataset", "sha1": upstream["sha1"],
-                                    "rows": upstream["statistics"]["rows"]}]
+        assert meta["sources"] == [
+            {
+                "uri": upstream["dataset"],
+                "kind": "dataset",
+                "sha1": upstream["sha1"],
+                "rows": upstream["statistics"]["rows"],
+            }
+        ]
         assert stats["input_rows"] == upstream["statistics"]["rows"]
         if key[0] != "text-normalization":
             previous = meta
@@ -70,10 +79,14 @@ def test_run_builds_every_layer_and_reruns_are_up_to_date(store_uri, small_crawl
     again = run_cli("medallion", "run", "--store", store_uri, "--date", DAY, "--input", str(small_crawl))
     assert again.returncode == 0, again.stderr.decode()
     assert again.stdout.decode().count("up to date") == len(EXPECTED)
-    assert {k: m["created_at"] for k, m in committed(store_uri).items()} == {k: m["created_at"] for k, m in metas.items()}
+    assert {k: m["created_at"] for k, m in committed(store_uri).items()} == {
+        k: m["created_at"] for k, m in metas.items()
+    }
 
     # --force rebuilds, byte-identical
-    forced = run_cli("medallion", "run", "--store", store_uri, "--date", DAY, "--input", str(small_crawl), "--force")
+    forced = run_cli(
+        "medallion", "run", "--store", store_uri, "--date", DAY, "--input", str(small_crawl), "--force"
+    )
     assert forced.returncode == 0, forced.stderr.decode()
     assert "up to date" not in forced.stdout.decode()
     rebuilt = committed(store_uri)
@@ -87,7 +100,9 @@ def test_local_and_s3_runs_are_byte_identical(s3_env, small_crawl, tmp_path):
     for uri in (local, remote):
         result = run_cli("medallion", "run", "--store", uri, "--date", DAY, "--input", str(small_crawl))
         assert result.returncode == 0, result.stderr.decode()
-    assert {k: m["sha1"] for k, m in committed(local).items()} == {k: m["sha1"] for k, m in committed(remote).items()}
+    assert {k: m["sha1"] for k, m in committed(local).items()} == {
+        k: m["sha1"] for k, m in committed(remote).items()
+    }
 
 
 def test_each_stage_runs_alone_as_its_container_would(tmp_path, small_crawl):
@@ -114,8 +129,12 @@ def test_each_stage_runs_alone_as_its_container_would(tmp_path, small_crawl):
     assert unknown.returncode == 1 and b"unknown version" in unknown.stderr
     # the same data as the one-command run
     ref = f"file://{tmp_path / 'ref'}"
-    assert run_cli("medallion", "run", "--store", ref, "--date", DAY, "--input", str(small_crawl),
-                   "--versions", "v1").returncode == 0
+    assert (
+        run_cli(
+            "medallion", "run", "--store", ref, "--date", DAY, "--input", str(small_crawl), "--versions", "v1"
+        ).returncode
+        == 0
+    )
     for stage_name, version in EXPECTED[:4]:
         key = pipeline.dataset_key(pipeline.stage(stage_name), DAY, version)
         assert datasets.read_meta(open_store(ref), key)["sha1"] == datasets.read_meta(store_obj, key)["sha1"]
@@ -123,8 +142,12 @@ def test_each_stage_runs_alone_as_its_container_would(tmp_path, small_crawl):
 
 def test_quarantine_holds_every_rejected_line_with_its_reason(tmp_path, small_crawl):
     store = f"file://{tmp_path / 'store'}"
-    assert run_cli("medallion", "run", "--store", store, "--date", DAY, "--input", str(small_crawl),
-                   "--until", "raw").returncode == 0
+    assert (
+        run_cli(
+            "medallion", "run", "--store", store, "--date", DAY, "--input", str(small_crawl), "--until", "raw"
+        ).returncode
+        == 0
+    )
     store_obj = open_store(store)
     raw = pipeline.stage("raw")
     meta = datasets.Dataset.open(store_obj, pipeline.dataset_key(raw, DAY)).meta
@@ -141,8 +164,21 @@ def test_quarantine_holds_every_rejected_line_with_its_reason(tmp_path, small_cr
 
 def test_ls_show_verify(tmp_path, small_crawl):
     store = f"file://{tmp_path / 'store'}"
-    assert run_cli("medallion", "run", "--store", store, "--date", DAY, "--input", str(small_crawl),
-                   "--until", "url-normalization").returncode == 0
+    assert (
+        run_cli(
+            "medallion",
+            "run",
+            "--store",
+            store,
+            "--date",
+            DAY,
+            "--input",
+            str(small_crawl),
+            "--until",
+            "url-normalization",
+        ).returncode
+        == 0
+    )
     listing = run_cli("medallion", "ls", "--store", store).stdout.decode()
     assert "url-normalization" in listing and "raw (rejects)" in listing
     folder = f"{store}/html-classification/preprocess/url-normalization/{DAY}/"

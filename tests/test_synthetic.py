@@ -25,7 +25,11 @@ def test_counts_and_kinds():
     out = io.StringIO()
     counts = write_crawl(CrawlSpec(documents=400, junk_rate=0.05), out)
     lines = out.getvalue().split("\n")[:-1]
-    assert counts["lines"] == len(lines) == sum(counts[k] for k in ("articles", "duplicates", "recrawls", "junk"))
+    assert (
+        counts["lines"]
+        == len(lines)
+        == sum(counts[k] for k in ("articles", "duplicates", "recrawls", "junk"))
+    )
     assert counts["articles"] == 400
     assert counts["duplicates"] > 10 and counts["recrawls"] > 5 and counts["junk"] > 5
 
@@ -38,8 +42,13 @@ def test_good_lines_are_crawler_records_and_junk_is_varied():
         except json.JSONDecodeError:
             junk.add("invalid-json")
             continue
-        if isinstance(obj, dict) and set(obj) == {"url", "html", "timestamp"} and all(
-            isinstance(v, str) for v in obj.values()) and obj["html"] and obj["url"].startswith("https://"):
+        if (
+            isinstance(obj, dict)
+            and set(obj) == {"url", "html", "timestamp"}
+            and all(isinstance(v, str) for v in obj.values())
+            and obj["html"]
+            and obj["url"].startswith("https://")
+        ):
             good.append(obj)
         else:
             junk.add(type(obj).__name__ + ":" + ",".join(sorted(obj) if isinstance(obj, dict) else []))

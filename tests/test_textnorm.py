@@ -25,14 +25,30 @@ def apply(name: str, text: str, **params) -> str:
         ("lowercase", "Hello WORLD", "hello world"),
         ("remove_punctuation", "Hello, world! «Quoted» — it's “fine”…", "Hello world Quoted its fine"),
         ("remove_numbers", "In 2024, 3.14% of 1,000 runners came 3rd.", "In , of runners came ."),
-        ("remove_special_characters", "Price: $5 © 2024 • best™ <b> a_b #tag (ok)!", "Price: 5 2024 best b a b tag (ok)!"),
+        (
+            "remove_special_characters",
+            "Price: $5 © 2024 • best™ <b> a_b #tag (ok)!",
+            "Price: 5 2024 best b a b tag (ok)!",
+        ),
         ("remove_emojis", "Great 👍🏽 job 👨‍👩‍👧 team 1️⃣ 🎉!", "Great job team !"),
         ("remove_non_ascii", "Café naïve 日本 ok", "Cafe naive ok"),
         ("remove_non_printable", "a\x00b\u200bc\n\td\x7f", "abc\nd"),
-        ("normalize_urls", "See https://ex.com/a?b=1. Mail me@ex.org or www.ex.com)", "See <url>. Mail <url> or <url>)"),
+        (
+            "normalize_urls",
+            "See https://ex.com/a?b=1. Mail me@ex.org or www.ex.com)",
+            "See <url>. Mail <url> or <url>)",
+        ),
         ("remove_stopwords", "The cat is on the mat and it's fine", "cat mat fine"),
-        ("remove_non_target_language_words", "The committee approved zxqv budget über alles", "The committee approved budget"),
-        ("lemmatize_verbs", "She was running and studied; he saw the news", "She be run and study; he saw the news"),
+        (
+            "remove_non_target_language_words",
+            "The committee approved zxqv budget über alles",
+            "The committee approved budget",
+        ),
+        (
+            "lemmatize_verbs",
+            "She was running and studied; he saw the news",
+            "She be run and study; he saw the news",
+        ),
         ("collapse_whitespace", "  a \t b \n\n\n\n c  ", "a b\n\nc"),
     ],
 )
@@ -82,8 +98,14 @@ def test_a_new_version_is_a_config_change(tmp_path):
     "body, message",
     [
         ("versions:\n  v1:\n    rules: [remove_everything]\n", "unknown rule 'remove_everything'"),
-        ("versions:\n  v1:\n    rules: [{name: normalize_urls, params: {replace: x}}]\n", "no parameter 'replace'"),
-        ("versions:\n  v1:\n    rules: [{name: normalize_urls, params: {replacement: 3}}]\n", "must be a str"),
+        (
+            "versions:\n  v1:\n    rules: [{name: normalize_urls, params: {replace: x}}]\n",
+            "no parameter 'replace'",
+        ),
+        (
+            "versions:\n  v1:\n    rules: [{name: normalize_urls, params: {replacement: 3}}]\n",
+            "must be a str",
+        ),
         ("versions:\n  v1:\n    rules: []\n", "non-empty 'rules:'"),
         ("rules: [lowercase]\n", "top-level 'versions:'"),
         ("versions: [\n", "not valid YAML"),
@@ -113,6 +135,14 @@ def test_rules_never_raise_and_are_deterministic(text):
     for name in textnorm.rule_names():
         once = apply(name, text)
         assert once == apply(name, text)
-        if name in ("remove_punctuation", "remove_special_characters", "remove_emojis", "remove_non_printable",
-                    "collapse_whitespace", "remove_tags", "remove_non_ascii", "lowercase"):
+        if name in (
+            "remove_punctuation",
+            "remove_special_characters",
+            "remove_emojis",
+            "remove_non_printable",
+            "collapse_whitespace",
+            "remove_tags",
+            "remove_non_ascii",
+            "lowercase",
+        ):
             assert isinstance(once, str)

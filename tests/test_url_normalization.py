@@ -53,7 +53,10 @@ def test_title_rule_folds_same_article_under_two_urls_on_one_host():
 
 
 def test_content_hash_rule():
-    rows = [("https://a.example/1", at(8), page("x", "same")), ("https://c.example/2", at(7), page("x", "same"))]
+    rows = [
+        ("https://a.example/1", at(8), page("x", "same")),
+        ("https://c.example/2", at(7), page("x", "same")),
+    ]
     plan = plan_dedup(keys(rows), ["canonical-url", "content-hash"])
     assert plan.copies == {0: 2} and plan.removed == {"content-hash": 1}
 
