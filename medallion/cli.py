@@ -35,7 +35,7 @@ def yesterday() -> str:
 def stage_argv(stage: pipeline.Stage, args: argparse.Namespace) -> list[str]:
     """The command-line arguments a stage's container gets for this run."""
     argv = ["--store", args.store, "--date", args.date]
-    if stage.name == "raw":
+    if stage.name == "raw" and args.input:
         argv += ["--input", args.input]
     if stage.name == "url-normalization" and getattr(args, "dedup", None):
         argv += ["--dedup", args.dedup]
@@ -65,27 +65,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.input is None and args.until != "raw" and not _has_raw(args):
-        raise ConfigError("--input is required: the crawler JSON Lines file for this date")
-    if args.input is None:
-        args.input = landing_uri(open_store(args.store), args.date)
     return run_pipeline(args)
-
-
-def _has_raw(args) -> bool:
-    return (
-        datasets.read_meta(open_store(args.store), pipeline.dataset_key(pipeline.stage("raw"), args.date))
-        is not None
-    )
-
-
-def landing_key(day: str) -> str:
-    """Where a crawl batch lands in the store before ingest (the crawler's drop zone)."""
-    return f"landing/{day}/crawl.jsonl"
-
-
-def landing_uri(store: Store, day: str) -> str:
-    return store.url(landing_key(day))
 
 
 # -- demo ------------------------------------------------------------------------------------------------
@@ -95,7 +75,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from medallion.synthetic import CrawlSpec, write_crawl
 
     store = open_store(args.store)
-    key = landing_key(args.date)
+    key = pipeline.landing_key(args.date)
     spec = CrawlSpec(date=args.date, documents=args.documents, seed=args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "crawl.jsonl"

@@ -49,7 +49,13 @@ STAGES: tuple[Stage, ...] = (
         dataset="crawl.jsonl",
         inputs=(),
         description="The crawler's daily batch as received: every valid JSON Lines record, byte for byte.",
-        params=(Param("input", "crawler JSON Lines file: a path, '-' for stdin, or a store URI"),),
+        params=(
+            Param(
+                "input",
+                "crawler JSON Lines: a path, '-' for stdin, or a store URI (default: the store's landing/<date>/crawl.jsonl)",
+                default="",
+            ),
+        ),
     ),
     Stage(
         name="url-normalization",
@@ -126,3 +132,8 @@ def quarantine_key(stage_: Stage, date: str, version: str | None = None) -> str:
     """Rejected records of a stage live under the same stage, version and date below ``quarantine/``."""
     parts = [DATASET_ROOT, "quarantine", stage_.path] + ([version] if version else []) + [date]
     return "/".join(parts) + "/rejects.jsonl"
+
+
+def landing_key(date: str) -> str:
+    """Where the crawler drops a day's batch in the store, for ingest to pick up."""
+    return f"landing/{date}/crawl.jsonl"

@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +51,14 @@ class StepFailed(RuntimeError):
 
 
 def parse_date(text: str) -> str:
+    """A batch date: YYYY-MM-DD, or ``yesterday`` / ``today`` (UTC) as a scheduled run passes it."""
+    relative = {"today": 0, "yesterday": 1}
+    if text in relative:
+        return (datetime.now(UTC).date() - timedelta(days=relative[text])).isoformat()
     try:
         return date.fromisoformat(text).isoformat()
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"--date must be YYYY-MM-DD, got {text!r}") from exc
+        raise argparse.ArgumentTypeError(f"--date must be YYYY-MM-DD, yesterday or today, got {text!r}") from exc
 
 
 def step_parser(stage: Stage, description: str | None = None) -> argparse.ArgumentParser:
@@ -334,6 +338,7 @@ class StepRun:
         if self.output_params is None:
             return
         self.output_params.mkdir(parents=True, exist_ok=True)
+        (self.output_params / "date").write_text(self.date)
         (self.output_params / "uri").write_text(meta["dataset"])
         (self.output_params / "sha1").write_text(meta["sha1"])
         (self.output_params / "rows").write_text(str(meta["statistics"]["rows"]))

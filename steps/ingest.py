@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
 def ingest(args) -> int:
     params = {"max_html_chars": args.max_html_chars}
     process = [{**rule, "params": params} if rule["name"] == "html-size" else rule for rule in RULES]
-    with local_input(args.input) as (path, source):
+    crawl = args.input or open_store(args.store).url(pipeline.landing_key(args.date))
+    with local_input(crawl) as (path, source):
         source["sha1"] = sidecar.file_sha1(path)
         with StepRun(
             STAGE, args, schema=SCHEMA, columns=COLUMNS, params=params, external_sources=[source]
