@@ -146,7 +146,7 @@ def _cut_matches(pattern: re.Pattern | _UnicodePattern, text: str) -> str:
 
 
 @functools.cache
-def _classes() -> dict[str, str]:
+def _classes() -> dict[str, tuple[str, str]]:
     """Regex character classes from Unicode categories: ``P`` punctuation, ``M`` marks, ``special`` (what
     remove_special_characters deletes), ``invisible`` (control except \\t \\n, format, surrogates).
 
@@ -261,13 +261,84 @@ def collapse_whitespace(text: str) -> str:
 
 
 BLOCK_TAGS = frozenset(
-    "address article aside blockquote body br dd details div dl dt fieldset figcaption figure footer form h1 "
-    "h2 h3 h4 h5 h6 head header hr html li main nav ol p pre section summary table tbody tfoot thead title "
-    "tr ul".split()
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "br",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "head",
+        "header",
+        "hr",
+        "html",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "tfoot",
+        "thead",
+        "title",
+        "tr",
+        "ul",
+    }
 )
 INLINE_TAGS = frozenset(
-    "a abbr b bdi bdo big cite code data del dfn em font i ins kbd mark q s samp small span strike strong "
-    "sub sup time tt u var wbr".split()
+    {
+        "a",
+        "abbr",
+        "b",
+        "bdi",
+        "bdo",
+        "big",
+        "cite",
+        "code",
+        "data",
+        "del",
+        "dfn",
+        "em",
+        "font",
+        "i",
+        "ins",
+        "kbd",
+        "mark",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "sup",
+        "time",
+        "tt",
+        "u",
+        "var",
+        "wbr",
+    }
 )
 TAG_RE = re.compile(
     r"<(script|style)\b[^>]*>.*?</\1\s*>"  # elements whose content is not text
@@ -564,7 +635,7 @@ def _check_simplemma_language(value: str) -> str | None:
 
     if value in SUPPORTED_LANGUAGES:
         return None
-    return f"is not a language simplemma has a dictionary for; use one of {', '.join(sorted(SUPPORTED_LANGUAGES))}"
+    return f"is {value!r}, not a language simplemma has a dictionary for; use one of {', '.join(sorted(SUPPORTED_LANGUAGES))}"
 
 
 @functools.cache
@@ -646,11 +717,35 @@ def _sentence_start(text: str, start: int) -> bool:
     return i < 0 or text[i] in SENTENCE_END
 
 
-@rule("lemmatize_verbs", "Replace inflected English verb forms by their lemma with lemminflect's lexicon "
-      "('running' -> 'run', 'was' -> 'be', 'studied' -> 'study'), keeping the word's casing; words that are not "
-      "verb forms ('news'), ambiguous noun/verb forms ('markets', 'rose', 'left'), modals ('could') and "
-      "capitalized words inside a sentence (names such as 'United') stay.")
-def lemmatize_verbs(text: str) -> str:
+def _looks_english(text: str) -> bool:
+    """At least 12% of the first 200 words are English stop words (English prose: 30-45%; German, French,
+    Spanish: under 7%). Texts under 20 words are too short to tell and count as English."""
+    stopwords = _stopwords("en")
+    words = [m.group() for m in itertools.islice(WORD.finditer(text), ENGLISH_SAMPLE_WORDS)]
+    if len(words) < 20:
+        return True
+    hits = sum(word.lower().replace("\u2019", "'") in stopwords for word in words)
+    return hits >= ENGLISH_MIN_STOPWORD_SHARE * len(words)
+
+
+ENGLISH_SAMPLE_WORDS = 200
+ENGLISH_MIN_STOPWORD_SHARE = 0.12
+
+
+@rule(
+    "lemmatize_verbs",
+    "Replace inflected English verb forms by their lemma with lemminflect's lexicon "
+    "('running' -> 'run', 'was' -> 'be', 'studied' -> 'study'), keeping the word's casing; words that are not "
+    "verb forms ('news'), ambiguous noun/verb forms ('markets', 'rose', 'left'), modals ('could') and "
+    "capitalized words inside a sentence (names such as 'United') stay; with english_only, texts that do not "
+    "look English (under 12% English stop words) are left as they are.",
+    english_only=True,
+)
+def lemmatize_verbs(text: str, english_only: bool = True) -> str:
+    # lemminflect knows only English: German 'am' would become 'be'.
+    if english_only and not _looks_english(text):
+        return tidy(text)
+
     def replace(match: re.Match) -> str:
         hit = _inflection(match.group())
         if hit is None:
@@ -698,7 +793,8 @@ def resolve(name: str, params: Mapping[str, Any] | None = None, where: str = "ru
         if type(value) is not type(default):  # exact: a YAML bool or int is not a str
             raise RuleConfigError(
                 f"{where}: parameter {key!r} of rule {name!r} must be a {type(default).__name__} "
-                f"like {default!r}, got {value!r}; quote it in the YAML"
+                f"like {default!r}, got {value!r}"
+                + ("; quote it in the YAML" if isinstance(default, str) else "")
             )
         problem = known.checks.get(key, lambda _value: None)(value)
         if problem:
