@@ -256,6 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ver.add_argument("uris", nargs="+", metavar="URI", help="dataset URI: its date folder or its data file")
     ver.set_defaults(func=cmd_verify)
+
+    from medallion import argo
+
+    argo.add_parser(sub)
     return parser
 
 

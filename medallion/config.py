@@ -82,3 +82,29 @@ def worker_count() -> int:
     if value < 1:
         raise ConfigError(f"MEDALLION_WORKERS must be at least 1, got {value}")
     return value
+
+
+@dataclass(frozen=True)
+class ArgoServer:
+    url: str
+    token: str | None
+    namespace: str
+    verify: bool
+
+
+def argo_server() -> ArgoServer:
+    """The Argo server `medallion workflows apply|submit|backfill` talk to."""
+    url = os.environ.get("ARGO_SERVER")
+    if not url:
+        raise ConfigError(
+            "ARGO_SERVER is not set: export ARGO_SERVER=https://localhost:2746 (and ARGO_TOKEN if needed)"
+        )
+    if "://" not in url:
+        url = f"https://{url}"
+    token = os.environ.get("ARGO_TOKEN") or None
+    if token and not token.lower().startswith("bearer "):
+        token = f"Bearer {token}"
+    verify = os.environ.get("ARGO_INSECURE_SKIP_VERIFY", "").lower() not in ("1", "true", "yes")
+    return ArgoServer(
+        url=url, token=token, namespace=os.environ.get("ARGO_NAMESPACE") or "argo", verify=verify
+    )

@@ -1,0 +1,5 @@
+"""Argo Workflows manifests for the pipeline, written with Hera and generated from ``medallion.pipeline``.
+
+One module per manifest: ``stages`` (one WorkflowTemplate per stage), ``html_classification`` (the
+pipeline DAG), ``daily`` (the CronWorkflow). ``render`` turns them into YAML.
+"""

@@ -1,0 +1,81 @@
+"""What the manifests share: image names, the S3 connection by Secret reference, resources, retries.
+
+Credentials appear only as Kubernetes Secret references (name and key), never as values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hera.workflows import ConfigMapEnv, Env, SecretEnv
+from hera.workflows.models import Backoff, RetryStrategy
+
+from medallion import __version__
+from medallion.pipeline import Stage
+
+NAMESPACE = "argo"
+SERVICE_ACCOUNT = "html-classification-workflow"
+CONFIG_MAP = "html-classification"  # keys: s3-endpoint
+OUTPUTS_DIR = "/tmp/outputs"  # where a step writes its output parameters (--output-params)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The knobs `medallion workflows render` exposes; the chart passes the same values."""
+
+    registry: str = "ghcr.io/html-classification"
+    tag: str = __version__
+    namespace: str = NAMESPACE
+    bucket: str = "html-classification"
+    timezone: str = "UTC"
+    schedule: str = "30 2 * * *"  # 02:30 every day, for the previous day's batch
+
+
+def image(deployment: Deployment, name: str) -> str:
+    """A stage's own image, pinned to the release tag (never latest)."""
+    return f"{deployment.registry}/{name}:{deployment.tag}"
+
+
+def identity(stage: Stage) -> str:
+    """The S3 identity a stage runs as: one Secret per stage, holding only that stage's credentials."""
+    return f"html-classification-s3-{stage.name}"
+
+
+def s3_env(secret: str) -> list:
+    return [
+        SecretEnv(name="AWS_ACCESS_KEY_ID", secret_name=secret, secret_key="accessKey"),
+        SecretEnv(name="AWS_SECRET_ACCESS_KEY", secret_name=secret, secret_key="secretKey"),
+        ConfigMapEnv(
+            name="AWS_ENDPOINT_URL", config_map_name=CONFIG_MAP, config_map_key="s3-endpoint", optional=True
+        ),
+        Env(name="AWS_DEFAULT_REGION", value="us-east-1"),
+    ]
+
+
+def retry_strategy() -> RetryStrategy:
+    """Transient failures (an S3 hiccup, a node going away) are retried with exponential backoff."""
+    return RetryStrategy(
+        limit="3",
+        retry_policy="Always",
+        backoff=Backoff(duration="30s", factor="2", max_duration="15m"),
+    )
+
+
+# Requests and limits per stage: html-parsing and text-normalization use both cores of a worker process.
+RESOURCES = {
+    "raw": {"cpu_request": "250m", "cpu_limit": "1", "memory_request": "256Mi", "memory_limit": "1Gi"},
+    "url-normalization": {
+        "cpu_request": "500m",
+        "cpu_limit": "1",
+        "memory_request": "512Mi",
+        "memory_limit": "2Gi",
+    },
+    "html-parsing": {"cpu_request": "2", "cpu_limit": "2", "memory_request": "1Gi", "memory_limit": "3Gi"},
+    "text-normalization": {
+        "cpu_request": "2",
+        "cpu_limit": "2",
+        "memory_request": "1Gi",
+        "memory_limit": "3Gi",
+    },
+}
+ACTIVE_DEADLINE_SECONDS = 2 * 3600
