@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import run_cli
+
 from medallion import datasets, pipeline
 from medallion.store import open_store
 from steps.html_parsing import Limits, detect_language, parse_page, parse_with_deadline

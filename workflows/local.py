@@ -129,14 +129,14 @@ class LocalRun:
 
     def run_dag(self, template: dict) -> None:
         tasks = {task["name"]: task for task in template["dag"]["tasks"]}
+        for name, task in tasks.items():  # checked before anything runs
+            for dep in dependencies(task):
+                if dep not in tasks:
+                    raise WiringError(f"task {name!r} depends on unknown task {dep!r}")
         done: list[str] = []
         pending = list(tasks)
         while pending:
             ready = [name for name in pending if all(dep in done for dep in dependencies(tasks[name]))]
-            for name in ready:
-                for dep in dependencies(tasks[name]):
-                    if dep not in tasks:
-                        raise WiringError(f"task {name!r} depends on unknown task {dep!r}")
             if not ready:
                 raise WiringError(f"tasks {pending} wait on each other or on tasks that do not exist")
             for name in ready:

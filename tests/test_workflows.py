@@ -1,0 +1,193 @@
+"""The Argo manifests: committed YAML matches the code, Argo's model takes every field, and the rendered
+DAG runs end to end on this machine with the same results as `medallion run`."""
+
+from __future__ import annotations
+
+import copy
+import http.server
+import json
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, run_cli
+from medallion import datasets, pipeline
+from medallion.argo import date_range
+from medallion.store import open_store
+from workflows.render import RENDERED, dump, manifests, render
+from workflows.validate import strict_check
+
+DAY = "2026-11-23"
+pytestmark = pytest.mark.xdist_group("s3")
+
+
+def test_committed_yaml_matches_the_code():
+    """Set REGENERATE_WORKFLOWS=1 to rewrite workflows/rendered/ after changing workflows/*.py."""
+    if os.environ.get("REGENERATE_WORKFLOWS"):
+        render(RENDERED)
+    rendered = manifests()
+    committed = {path.name for path in RENDERED.glob("*.yaml")}
+    assert committed == set(rendered), "run: REGENERATE_WORKFLOWS=1 make test (or medallion workflows render)"
+    for name, manifest in rendered.items():
+        on_disk = (RENDERED / name).read_text().split("\n", 1)[1]
+        assert on_disk == dump(manifest), f"{name} drifted from workflows/*.py: run medallion workflows render"
+
+
+@pytest.mark.parametrize("name", sorted(manifests()))
+def test_every_manifest_passes_argos_model_strictly(name):
+    assert strict_check(manifests()[name]) == []
+
+
+def test_the_strict_check_catches_unknown_and_misplaced_fields():
+    manifest = copy.deepcopy(manifests()["workflowtemplate-html-classification.yaml"])
+    manifest["spec"]["templates"][1]["dag"]["tasks"][1]["dependz"] = "raw"
+    manifest["spec"]["entrypointt"] = "pipeline"
+    problems = strict_check(manifest)
+    assert any("dependz" in p for p in problems) and any("entrypointt" in p for p in problems)
+    assert strict_check({"kind": "Deployment"})
+
+
+def test_shape_of_the_pipeline():
+    pipeline_ = manifests()["workflowtemplate-html-classification.yaml"]
+    params = {p["name"]: p for p in pipeline_["spec"]["arguments"]["parameters"]}
+    assert {"date", "input", "versions", "until", "bucket"} <= set(params)
+    assert all(p.get("description") for p in params.values())
+    assert params["until"]["enum"] == list(pipeline.STAGE_NAMES)
+    assert params["date"]["value"] == "yesterday"
+    dag = next(t for t in pipeline_["spec"]["templates"] if "dag" in t)["dag"]["tasks"]
+    assert [t["templateRef"]["name"] for t in dag] == [s.workflow for s in pipeline.STAGES]
+    cron = manifests()["cronworkflow-html-classification-daily.yaml"]["spec"]
+    assert cron["concurrencyPolicy"] == "Forbid" and cron["timezone"] and cron["startingDeadlineSeconds"]
+    for stage in pipeline.STAGES:
+        template = manifests()[f"workflowtemplate-{stage.workflow}.yaml"]["spec"]["templates"][0]
+        assert not template["container"]["image"].endswith(":latest")
+        env = {e["name"]: e for e in template["container"]["env"]}
+        assert "secretKeyRef" in env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]
+        assert template["retryStrategy"]["backoff"] and template["activeDeadlineSeconds"]
+        assert template["container"]["resources"]["limits"]
+        assert [p["name"] for p in template["outputs"]["parameters"]] == ["date", "uri", "sha1", "rows"]
+
+
+def committed(store_uri: str, versions=("v1", "v2")) -> dict[str, str]:
+    store = open_store(store_uri)
+    found = {}
+    for stage in pipeline.STAGES:
+        for version in versions if stage.versioned else (None,):
+            meta = datasets.read_meta(store, pipeline.dataset_key(stage, DAY, version))
+            if meta:
+                found[f"{stage.name}/{version or ''}"] = meta["sha1"]
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_run_local_matches_medallion_run(backend, small_crawl, tmp_path, request):
+    if backend == "local":
+        dag_store, ref_store = f"file://{tmp_path / 'dag'}", f"file://{tmp_path / 'ref'}"
+    else:
+        server = request.getfixturevalue("s3_env")
+        dag_store, ref_store = f"s3://{server.new_bucket()}", f"s3://{server.new_bucket()}"
+    result = run_cli("medallion", "workflows", "run-local", str(RENDERED), "--store", dag_store,
+                     "-p", f"date={DAY}", "-p", f"input={small_crawl}")
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    assert b"Succeeded" in result.stdout
+    reference = run_cli("medallion", "run", "--store", ref_store, "--date", DAY, "--input", str(small_crawl))
+    assert reference.returncode == 0, reference.stderr.decode()
+    ours = committed(dag_store)
+    assert len(ours) == 5 and ours == committed(ref_store)
+    meta = datasets.read_meta(open_store(dag_store), pipeline.dataset_key(pipeline.stage("html-parsing"), DAY))
+    assert meta["workflow"]["name"] == "html-classification"
+
+
+def test_until_stops_the_dag(small_crawl, tmp_path):
+    store = f"file://{tmp_path / 'dag'}"
+    result = run_cli("medallion", "workflows", "run-local", str(RENDERED), "--store", store,
+                     "-p", f"date={DAY}", "-p", f"input={small_crawl}", "-p", "until=url-normalization")
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    assert set(committed(store)) == {"raw/", "url-normalization/"}
+    assert result.stdout.decode().count("skipped (when)") == 2
+
+
+def mutated(tmp_path: Path, name: str, change) -> Path:
+    folder = tmp_path / "mutated"
+    shutil.copytree(RENDERED, folder)
+    path = folder / name
+    manifest = yaml.safe_load(path.read_text())
+    change(manifest)
+    path.write_text(yaml.safe_dump(manifest))
+    return folder
+
+
+PIPELINE_FILE = "workflowtemplate-html-classification.yaml"
+
+
+def _tasks(manifest):
+    return next(t for t in manifest["spec"]["templates"] if "dag" in t)["dag"]["tasks"]
+
+
+@pytest.mark.parametrize(
+    "name, change, message",
+    [
+        (PIPELINE_FILE, lambda m: _tasks(m)[1]["templateRef"].update(name="url-normalisation"), "not rendered"),
+        (PIPELINE_FILE, lambda m: _tasks(m)[2]["arguments"]["parameters"][1].update(value="{{tasks.raw.outputs.parameters.day}}"), "does not resolve"),
+        (PIPELINE_FILE, lambda m: _tasks(m)[1]["arguments"]["parameters"].append({"name": "dedupe", "value": "x"}), "does not take"),
+        (PIPELINE_FILE, lambda m: _tasks(m)[2].update(depends="url-normalizaton"), "unknown task"),
+        ("workflowtemplate-html-parsing.yaml", lambda m: m["spec"]["templates"][0]["outputs"]["parameters"][1]["valueFrom"].update(path="/tmp/out/uri"), "was not written"),
+    ],
+)
+def test_a_wiring_mistake_fails_the_local_run(tmp_path, small_crawl, name, change, message):
+    folder = mutated(tmp_path, name, change)
+    result = run_cli("medallion", "workflows", "run-local", str(folder), "--store", f"file://{tmp_path / 's'}",
+                     "-p", f"date={DAY}", "-p", f"input={small_crawl}")
+    assert result.returncode == 2, result.stdout.decode()[-2000:]
+    assert message in result.stderr.decode()
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Recorder.received.append((self.path, json.loads(body)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_exit_handler_posts_failures_to_the_webhook(tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Recorder.received = []
+    try:
+        result = run_cli("medallion", "workflows", "run-local", str(RENDERED), "--store", f"file://{tmp_path / 's'}",
+                         "-p", f"date={DAY}", "-p", f"input={tmp_path / 'missing.jsonl'}",
+                         "-p", f"webhook=http://127.0.0.1:{server.server_port}/hook", timeout=120)
+    finally:
+        server.shutdown()
+    assert result.returncode == 1
+    assert b"Failed" in result.stdout and b"does not exist" in result.stderr
+    (path, body), = Recorder.received
+    assert path == "/hook" and body["status"] == "Failed" and body["failures"][0]["displayName"] == "raw"
+
+
+def test_backfill_dates():
+    assert date_range("2026-11-20", "2026-11-22") == ["2026-11-20", "2026-11-21", "2026-11-22"]
+    with pytest.raises(Exception, match="before"):
+        date_range("2026-11-22", "2026-11-20")
+
+
+def test_render_command_writes_checked_yaml(tmp_path):
+    result = run_cli("medallion", "workflows", "render", "--out", str(tmp_path), "--registry", "registry.local:5000",
+                     "--tag", "9.9.9")
+    assert result.returncode == 0, result.stderr.decode()
+    text = (tmp_path / "workflowtemplate-html-parsing.yaml").read_text()
+    assert "registry.local:5000/html-parsing:9.9.9" in text
+    assert len(list(tmp_path.glob("*.yaml"))) == len(manifests())
+    assert str(REPO)  # rendered YAML names no local paths
+    assert str(REPO) not in text
