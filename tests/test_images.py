@@ -1,0 +1,118 @@
+"""Each stage image installs exactly what its code imports: nothing missing, nothing heavy it does not use."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata as md
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+from medallion.pipeline import STAGES
+
+REPO = Path(__file__).resolve().parent.parent
+HEAVY = {"cleanlab", "scikit-learn", "mlflow", "pandas", "hera", "torch"}
+# Imported only by commands that never run in an image (rendering workflows, the synthetic demo crawl).
+NOT_IN_IMAGES = {"workflows", "hera", "yaml_include"}
+
+
+def requirements(name: str) -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "images" / name / "requirements.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            dist, version = line.split("==")
+            pins[canonical(dist)] = version
+    return pins
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def module_file(name: str) -> Path | None:
+    parts = name.split(".")
+    if parts[0] not in ("medallion", "steps"):
+        return None
+    path = REPO.joinpath(*parts)
+    if path.with_suffix(".py").is_file():
+        return path.with_suffix(".py")
+    if (path / "__init__.py").is_file():
+        return path / "__init__.py"
+    return None
+
+
+def third_party_imports(module: str) -> set[str]:
+    """Top-level third-party packages a module imports, following the project's own modules."""
+    seen, found, todo = set(), set(), [module]
+    while todo:
+        name = todo.pop()
+        path = module_file(name)
+        if path is None or path in seen:
+            continue
+        seen.add(path)
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            for imported in names:
+                top = imported.split(".")[0]
+                if top in ("medallion", "steps"):
+                    todo.append(imported)
+                elif top not in sys.stdlib_module_names and top != "__future__":
+                    found.add(top)
+    return found - NOT_IN_IMAGES
+
+
+def distributions_of(packages: set[str]) -> set[str]:
+    mapping = md.packages_distributions()
+    return {canonical(dist) for package in packages for dist in mapping.get(package, [package])}
+
+
+def closure_ok(pins: dict[str, str]) -> list[str]:
+    """Every runtime dependency of every pinned distribution is pinned too (images install with --no-deps)."""
+    missing = []
+    for dist in pins:
+        for spec in md.requires(dist) or []:
+            requirement = Requirement(spec)
+            if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            if canonical(requirement.name) not in pins:
+                missing.append(f"{dist} needs {requirement.name}")
+    return missing
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.name)
+def test_stage_image_covers_its_imports(stage):
+    pins = {**requirements("base"), **requirements(stage.name)}
+    needed = distributions_of(third_party_imports(stage.module))
+    assert needed <= set(pins), f"images/{stage.name}/requirements.txt lacks {sorted(needed - set(pins))}"
+    assert closure_ok(pins) == []
+    for dist, version in pins.items():
+        assert md.version(dist) == version, f"{dist} pinned {version} but the project tests {md.version(dist)}"
+    assert not (set(pins) & HEAVY), f"heavy packages in the {stage.name} image: {set(pins) & HEAVY}"
+    dockerfile = (REPO / "images" / stage.name / "Dockerfile").read_text()
+    assert f'ENTRYPOINT ["python", "-m", "{stage.module}"]' in dockerfile
+
+
+def test_stage_images_carry_nothing_they_do_not_import():
+    base = set(requirements("base"))
+    for stage in STAGES:
+        extra = set(requirements(stage.name)) - base
+        needed = distributions_of(third_party_imports(stage.module))
+        # numpy comes in only as a dependency of what the stage imports
+        unused = {d for d in extra - needed if not any(canonical(r.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip()) == d
+                                                        for n in needed for r in (md.requires(n) or []))}
+        assert not unused, f"images/{stage.name} installs {unused} it does not import"
+
+
+def test_base_image_is_slim_and_non_root():
+    dockerfile = (REPO / "images" / "base" / "Dockerfile").read_text()
+    assert "-slim" in dockerfile and "USER 10001" in dockerfile and ":latest" not in dockerfile
+    assert closure_ok(requirements("base")) == []
+    exit_handler = distributions_of(third_party_imports("medallion.cli"))
+    assert exit_handler <= set(requirements("base")), sorted(exit_handler - set(requirements("base")))
