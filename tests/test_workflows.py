@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO, run_cli
+
 from medallion import datasets, pipeline
 from medallion.argo import date_range
 from medallion.store import open_store
@@ -34,7 +34,9 @@ def test_committed_yaml_matches_the_code():
     assert committed == set(rendered), "run: REGENERATE_WORKFLOWS=1 make test (or medallion workflows render)"
     for name, manifest in rendered.items():
         on_disk = (RENDERED / name).read_text().split("\n", 1)[1]
-        assert on_disk == dump(manifest), f"{name} drifted from workflows/*.py: run medallion workflows render"
+        assert on_disk == dump(manifest), (
+            f"{name} drifted from workflows/*.py: run medallion workflows render"
+        )
 
 
 @pytest.mark.parametrize("name", sorted(manifests()))
@@ -91,22 +93,46 @@ def test_run_local_matches_medallion_run(backend, small_crawl, tmp_path, request
     else:
         server = request.getfixturevalue("s3_env")
         dag_store, ref_store = f"s3://{server.new_bucket()}", f"s3://{server.new_bucket()}"
-    result = run_cli("medallion", "workflows", "run-local", str(RENDERED), "--store", dag_store,
-                     "-p", f"date={DAY}", "-p", f"input={small_crawl}")
+    result = run_cli(
+        "medallion",
+        "workflows",
+        "run-local",
+        str(RENDERED),
+        "--store",
+        dag_store,
+        "-p",
+        f"date={DAY}",
+        "-p",
+        f"input={small_crawl}",
+    )
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     assert b"Succeeded" in result.stdout
     reference = run_cli("medallion", "run", "--store", ref_store, "--date", DAY, "--input", str(small_crawl))
     assert reference.returncode == 0, reference.stderr.decode()
     ours = committed(dag_store)
     assert len(ours) == 5 and ours == committed(ref_store)
-    meta = datasets.read_meta(open_store(dag_store), pipeline.dataset_key(pipeline.stage("html-parsing"), DAY))
+    meta = datasets.read_meta(
+        open_store(dag_store), pipeline.dataset_key(pipeline.stage("html-parsing"), DAY)
+    )
     assert meta["workflow"]["name"] == "html-classification"
 
 
 def test_until_stops_the_dag(small_crawl, tmp_path):
     store = f"file://{tmp_path / 'dag'}"
-    result = run_cli("medallion", "workflows", "run-local", str(RENDERED), "--store", store,
-                     "-p", f"date={DAY}", "-p", f"input={small_crawl}", "-p", "until=url-normalization")
+    result = run_cli(
+        "medallion",
+        "workflows",
+        "run-local",
+        str(RENDERED),
+        "--store",
+        store,
+        "-p",
+        f"date={DAY}",
+        "-p",
+        f"input={small_crawl}",
+        "-p",
+        "until=url-normalization",
+    )
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     assert set(committed(store)) == {"raw/", "url-normalization/"}
     assert result.stdout.decode().count("skipped (when)") == 2
@@ -132,17 +158,47 @@ def _tasks(manifest):
 @pytest.mark.parametrize(
     "name, change, message",
     [
-        (PIPELINE_FILE, lambda m: _tasks(m)[1]["templateRef"].update(name="url-normalisation"), "not rendered"),
-        (PIPELINE_FILE, lambda m: _tasks(m)[2]["arguments"]["parameters"][1].update(value="{{tasks.raw.outputs.parameters.day}}"), "does not resolve"),
-        (PIPELINE_FILE, lambda m: _tasks(m)[1]["arguments"]["parameters"].append({"name": "dedupe", "value": "x"}), "does not take"),
+        (
+            PIPELINE_FILE,
+            lambda m: _tasks(m)[1]["templateRef"].update(name="url-normalisation"),
+            "not rendered",
+        ),
+        (
+            PIPELINE_FILE,
+            lambda m: _tasks(m)[2]["arguments"]["parameters"][1].update(
+                value="{{tasks.raw.outputs.parameters.day}}"
+            ),
+            "does not resolve",
+        ),
+        (
+            PIPELINE_FILE,
+            lambda m: _tasks(m)[1]["arguments"]["parameters"].append({"name": "dedupe", "value": "x"}),
+            "does not take",
+        ),
         (PIPELINE_FILE, lambda m: _tasks(m)[2].update(depends="url-normalizaton"), "unknown task"),
-        ("workflowtemplate-html-parsing.yaml", lambda m: m["spec"]["templates"][0]["outputs"]["parameters"][1]["valueFrom"].update(path="/tmp/out/uri"), "was not written"),
+        (
+            "workflowtemplate-html-parsing.yaml",
+            lambda m: m["spec"]["templates"][0]["outputs"]["parameters"][1]["valueFrom"].update(
+                path="/tmp/out/uri"
+            ),
+            "was not written",
+        ),
     ],
 )
 def test_a_wiring_mistake_fails_the_local_run(tmp_path, small_crawl, name, change, message):
     folder = mutated(tmp_path, name, change)
-    result = run_cli("medallion", "workflows", "run-local", str(folder), "--store", f"file://{tmp_path / 's'}",
-                     "-p", f"date={DAY}", "-p", f"input={small_crawl}")
+    result = run_cli(
+        "medallion",
+        "workflows",
+        "run-local",
+        str(folder),
+        "--store",
+        f"file://{tmp_path / 's'}",
+        "-p",
+        f"date={DAY}",
+        "-p",
+        f"input={small_crawl}",
+    )
     assert result.returncode == 2, result.stdout.decode()[-2000:]
     assert message in result.stderr.decode()
 
@@ -165,14 +221,26 @@ def test_exit_handler_posts_failures_to_the_webhook(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     Recorder.received = []
     try:
-        result = run_cli("medallion", "workflows", "run-local", str(RENDERED), "--store", f"file://{tmp_path / 's'}",
-                         "-p", f"date={DAY}", "-p", f"input={tmp_path / 'missing.jsonl'}",
-                         "-p", f"webhook=http://127.0.0.1:{server.server_port}/hook", timeout=120)
+        result = run_cli(
+            "medallion",
+            "workflows",
+            "run-local",
+            str(RENDERED),
+            "--store",
+            f"file://{tmp_path / 's'}",
+            "-p",
+            f"date={DAY}",
+            "-p",
+            f"input={tmp_path / 'missing.jsonl'}",
+            "-p",
+            f"webhook=http://127.0.0.1:{server.server_port}/hook",
+            timeout=120,
+        )
     finally:
         server.shutdown()
     assert result.returncode == 1
     assert b"Failed" in result.stdout and b"does not exist" in result.stderr
-    (path, body), = Recorder.received
+    ((path, body),) = Recorder.received
     assert path == "/hook" and body["status"] == "Failed" and body["failures"][0]["displayName"] == "raw"
 
 
@@ -183,8 +251,17 @@ def test_backfill_dates():
 
 
 def test_render_command_writes_checked_yaml(tmp_path):
-    result = run_cli("medallion", "workflows", "render", "--out", str(tmp_path), "--registry", "registry.local:5000",
-                     "--tag", "9.9.9")
+    result = run_cli(
+        "medallion",
+        "workflows",
+        "render",
+        "--out",
+        str(tmp_path),
+        "--registry",
+        "registry.local:5000",
+        "--tag",
+        "9.9.9",
+    )
     assert result.returncode == 0, result.stderr.decode()
     text = (tmp_path / "workflowtemplate-html-parsing.yaml").read_text()
     assert "registry.local:5000/html-parsing:9.9.9" in text
