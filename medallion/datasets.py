@@ -57,8 +57,11 @@ def local_copy(store: Store, key: str) -> Iterator[Path]:
         yield path
 
 
-def iter_file(path: Path, fmt: str, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
-    """Rows of a local data file, streamed one row group (Parquet) or line (JSON Lines) at a time."""
+def iter_file(
+    path: Path, fmt: str, columns: list[str] | None = None, groups: list[int] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Rows of a local data file, streamed one row group (Parquet; only ``groups`` when given) or line
+    (JSON Lines) at a time."""
     if fmt == "jsonl":
         with open(path, "rb") as handle:
             for line in handle:
@@ -69,8 +72,15 @@ def iter_file(path: Path, fmt: str, columns: list[str] | None = None) -> Iterato
     import pyarrow.parquet as pq
 
     with pq.ParquetFile(path) as parquet:
-        for index in range(parquet.num_row_groups):
+        for index in range(parquet.num_row_groups) if groups is None else groups:
             yield from parquet.read_row_group(index, columns=columns).to_pylist()
+
+
+def row_groups(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as parquet:
+        return parquet.num_row_groups
 
 
 class RowStats:

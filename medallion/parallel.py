@@ -52,18 +52,25 @@ def _row_group(task: tuple[Path, int, list[str], tuple[str, ...], Callable[[dict
 
 
 def map_parquet(
-    path: Path, columns: list[str], fn: Callable[[dict], R], workers: int, as_bytes: tuple[str, ...] = ()
+    path: Path,
+    columns: list[str],
+    fn: Callable[[dict], R],
+    workers: int,
+    as_bytes: tuple[str, ...] = (),
+    groups: list[int] | None = None,
 ) -> Iterator[R]:
     """``fn(row)`` for every row of a local Parquet file (only ``columns`` read), in row order.
 
     Each worker reads whole row groups itself; ``fn`` must be picklable (a module-level function or a
-    ``functools.partial`` of one). Columns named in ``as_bytes`` arrive as UTF-8 ``bytes``.
+    ``functools.partial`` of one). Columns named in ``as_bytes`` arrive as UTF-8 ``bytes``. ``groups``
+    limits the work to those row groups (a shard).
     """
     import pyarrow.parquet as pq
 
-    with pq.ParquetFile(path) as parquet:
-        groups = parquet.num_row_groups
-    tasks = ((path, i, columns, as_bytes, fn) for i in range(groups))
+    if groups is None:
+        with pq.ParquetFile(path) as parquet:
+            groups = list(range(parquet.num_row_groups))
+    tasks = ((path, i, columns, as_bytes, fn) for i in groups)
     for results in ordered_map(_row_group, tasks, workers):
         yield from results
 
@@ -77,3 +84,16 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
+
+
+def positions(path: Path, groups: list[int] | None = None) -> Iterator[int]:
+    """The input positions (row numbers) of the rows of ``groups``, in order."""
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as parquet:
+        meta = parquet.metadata
+        starts = [0]
+        for index in range(meta.num_row_groups):
+            starts.append(starts[-1] + meta.row_group(index).num_rows)
+    for index in groups if groups is not None else range(len(starts) - 1):
+        yield from range(starts[index], starts[index + 1])

@@ -32,6 +32,7 @@ class Stage:
     inputs: tuple[str, ...]  # names of upstream stages
     description: str
     versioned: bool = False  # one dataset per named version (text-normalization v1, v2, ...)
+    shardable: bool = False  # can fan out over shards of its input and merge (--shard K/N, --merge N)
     params: tuple[Param, ...] = field(default_factory=tuple)
 
     @property
@@ -83,6 +84,7 @@ STAGES: tuple[Stage, ...] = (
         dataset="documents.parquet",
         inputs=("url-normalization",),
         description="Title, main content, description and language extracted from each page's HTML with lxml.",
+        shardable=True,
     ),
     Stage(
         name="text-normalization",
@@ -94,6 +96,7 @@ STAGES: tuple[Stage, ...] = (
         inputs=("html-parsing",),
         description="Title and content normalized by a named, versioned rule set into the `text` column.",
         versioned=True,
+        shardable=True,
         params=(Param("versions", "comma-separated rule-set versions from config/text-normalization.yaml"),),
     ),
 )

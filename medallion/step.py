@@ -70,6 +70,11 @@ def step_parser(stage: Stage, description: str | None = None) -> argparse.Argume
     )
     parser.add_argument("--date", required=True, type=parse_date, help="batch date, YYYY-MM-DD")
     parser.add_argument("--force", action="store_true", help="rebuild even when the output is up to date")
+    if stage.shardable:
+        from medallion.shards import parse_shard, positive
+
+        parser.add_argument("--shard", type=parse_shard, metavar="K/N", help="process shard K of N into scratch")
+        parser.add_argument("--merge", type=positive, metavar="N", help="merge N shards into the dataset")
     parser.add_argument(
         "--output-params",
         metavar="DIR",

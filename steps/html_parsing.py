@@ -13,10 +13,12 @@ import functools
 import signal
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from medallion import config, datasets, pipeline
-from medallion.parallel import map_parquet
+from medallion import config, datasets, pipeline, shards
+from medallion.parallel import map_parquet, positions
 from medallion.step import StepRun, guarded, step_parser
 
 STAGE = pipeline.stage("html-parsing")
@@ -169,15 +171,20 @@ def parse(args) -> int:
         if run.up_to_date():
             return 0
         source = run.input("url-normalization")
+        if args.shard:
+            k, n = args.shard
+            with datasets.local_copy(source.store, source.key) as path:
+                groups = shards.my_groups(datasets.row_groups(path), k, n)
+                key = shards.shard_key(STAGE, run.date, None, k, n)
+                count = shards.write_shard(run.store, key, parsed(path, limits, workers, groups))
+            print(f"[html-parsing] shard {k}/{n}: {count:,} rows to {run.store.url(key)}", flush=True)
+            return 0
         run.start(total=source.rows)
         languages: Counter[str] = Counter()
-        warm_up()  # load the language model once, before the workers fork
-        parse_one = functools.partial(parse_with_deadline, limits=limits)
+        keys = [shards.shard_key(STAGE, run.date, None, k, args.merge) for k in range(args.merge or 0)]
         with datasets.local_copy(source.store, source.key) as path:
-            # Workers read the HTML themselves; this process reads only the small columns it passes on.
-            results = map_parquet(path, ["url", "html"], parse_one, workers, as_bytes=("html",))
-            rows = datasets.iter_file(path, "parquet", columns=["url", "host", "timestamp"])
-            for position, (record, result) in enumerate(zip(rows, results, strict=True)):
+            items = shards.read_shards(run.store, keys) if args.merge else parsed(path, limits, workers)
+            for position, record, result in items:
                 run.read()
                 if isinstance(result, tuple):
                     reason, detail, html = result
@@ -189,7 +196,21 @@ def parse(args) -> int:
                 languages[result["language"] or "unknown"] += 1
                 run.write({**record, **result})
         run.commit(process=process, extra_stats={"languages": dict(sorted(languages.items()))})
+        for key in keys:
+            run.store.delete(key)
     return 0
+
+
+def parsed(path, limits: Limits, workers: int, groups: list[int] | None = None) -> Iterator[tuple[int, dict, Any]]:
+    """(position, row, result) for the input's rows (only ``groups`` when given), in order.
+
+    Workers read the HTML themselves; this process reads only the small columns it passes on.
+    """
+    warm_up()  # load the language model once, before the workers fork
+    parse_one = functools.partial(parse_with_deadline, limits=limits)
+    results = map_parquet(path, ["url", "html"], parse_one, workers, as_bytes=("html",), groups=groups)
+    rows = datasets.iter_file(path, "parquet", columns=["url", "host", "timestamp"], groups=groups)
+    yield from zip(positions(path, groups), rows, results, strict=True)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from medallion import config, datasets, pipeline, textnorm
-from medallion.parallel import map_parquet
+from medallion import config, datasets, pipeline, shards, textnorm
+from medallion.parallel import map_parquet, positions
 from medallion.step import StepFailed, StepRun, guarded, step_parser
 
 STAGE = pipeline.stage("text-normalization")
@@ -103,15 +104,33 @@ def run_version(args, version: str, specs: list, workers: int) -> None:
         if run.up_to_date():
             return
         source = run.input("html-parsing")
+        if args.shard:
+            k, n = args.shard
+            with datasets.local_copy(source.store, source.key) as path:
+                groups = shards.my_groups(datasets.row_groups(path), k, n)
+                key = shards.shard_key(STAGE, run.date, version, k, n)
+                count = shards.write_shard(run.store, key, normalized(path, specs, workers, groups))
+            print(f"[{run.label}] shard {k}/{n}: {count:,} rows to {run.store.url(key)}", flush=True)
+            return
         run.start(total=source.rows)
-        one = functools.partial(normalize_record, specs=tuple(specs))
-        columns = ["url", "host", "timestamp", "title", "content", "language"]
+        keys = [shards.shard_key(STAGE, run.date, version, k, args.merge) for k in range(args.merge or 0)]
         with datasets.local_copy(source.store, source.key) as path:
-            texts = map_parquet(path, ["title", "content"], one, workers)
-            for row, text in zip(datasets.iter_file(path, "parquet", columns=columns), texts, strict=True):
+            items = shards.read_shards(run.store, keys) if args.merge else normalized(path, specs, workers)
+            for _position, row, text in items:
                 run.read()
                 run.write({**row, "text": text})
         run.commit(process=rules)
+        for key in keys:
+            run.store.delete(key)
+
+
+def normalized(path, specs: list, workers: int, groups: list[int] | None = None) -> Iterator[tuple[int, dict, str]]:
+    """(position, row, text) for the input's rows (only ``groups`` when given), in order."""
+    one = functools.partial(normalize_record, specs=tuple(specs))
+    columns = ["url", "host", "timestamp", "title", "content", "language"]
+    texts = map_parquet(path, ["title", "content"], one, workers, groups=groups)
+    rows = datasets.iter_file(path, "parquet", columns=columns, groups=groups)
+    yield from zip(positions(path, groups), rows, texts, strict=True)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,13 @@ prints a summary of what was produced and, when a webhook is given, posts failur
 from __future__ import annotations
 
 from hera.workflows import DAG, Container, Parameter, Task, WorkflowTemplate
-from hera.workflows.models import TemplateRef
+from hera.workflows.models import Sequence, TemplateRef
 
 from medallion.pipeline import STAGE_NAMES, STAGES
 from workflows.settings import SERVICE_ACCOUNT, Deployment, image, s3_env
 
 NAME = "html-classification"
+MAX_PARALLEL_SHARDS = 8  # pods of one run at a time: bounds the load a wide fan-out puts on the cluster
 EXIT_IDENTITY = "html-classification-s3-analyst"  # read-only: the summary only reads sidecars
 
 ARGUMENTS = [
@@ -22,6 +23,12 @@ ARGUMENTS = [
     ("until", STAGE_NAMES[-1], "The last stage to run.", STAGE_NAMES),
     ("bucket", "", "S3 bucket (optionally bucket/prefix) that holds the datasets.", ()),
     ("webhook", "", "Optional URL that receives a JSON summary when the run fails.", ()),
+    (
+        "shards",
+        "1",
+        "Shards html-parsing and text-normalization fan out over (same result for any number).",
+        (),
+    ),
 ] + [(param.name, param.default or "", param.help, param.enum) for stage in STAGES for param in stage.params]
 
 
@@ -87,13 +94,33 @@ def pipeline_template(deployment: Deployment = Deployment()) -> WorkflowTemplate
             ],
             env=s3_env(EXIT_IDENTITY),
         )
-        with DAG(name="pipeline"):
+        with DAG(name="pipeline", parallelism=MAX_PARALLEL_SHARDS):
             previous = None
             for index, stage in enumerate(STAGES):
+                if stage.shardable:
+                    # Fan out over the shards, then merge them into the one dataset.
+                    fan_out = Task(
+                        name=f"{stage.name}-shard",
+                        template_ref=TemplateRef(name=stage.workflow, template="shard"),
+                        arguments={
+                            **task_arguments(index),
+                            "shard": "{{item}}",
+                            "shards": "{{workflow.parameters.shards}}",
+                        },
+                        with_sequence=Sequence(count="{{workflow.parameters.shards}}"),
+                        when=runs(index),
+                    )
+                    previous >> fan_out
+                    previous = fan_out
                 task = Task(
                     name=stage.name,
-                    template_ref=TemplateRef(name=stage.workflow, template="run"),
-                    arguments=task_arguments(index),
+                    template_ref=TemplateRef(
+                        name=stage.workflow, template="merge" if stage.shardable else "run"
+                    ),
+                    arguments={
+                        **task_arguments(index),
+                        **({"shards": "{{workflow.parameters.shards}}"} if stage.shardable else {}),
+                    },
                     when=runs(index),
                 )
                 if previous is not None:

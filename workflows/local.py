@@ -152,18 +152,37 @@ class LocalRun:
             print(f"[run-local] {name}: skipped (when)", flush=True)
             return
         template = self.template(self.workflow, task.get("templateRef"), task.get("template"), where)
-        arguments = {
-            p["name"]: substitute(str(p.get("value", "")), self.scope, where)
-            for p in task.get("arguments", {}).get("parameters", [])
-        }
-        declared = {p["name"] for p in template.get("inputs", {}).get("parameters", [])}
-        extra = sorted(set(arguments) - declared)
-        if extra:
-            raise WiringError(f"{where}: passes {extra}, which template {template['name']!r} does not take")
-        outputs = self.run_container(name, template, arguments)
-        for key, value in outputs.items():
-            self.scope[f"tasks.{name}.outputs.parameters.{key}"] = value
+        items = self.items(task, where)
+        for item in items:
+            scope = {**self.scope, "item": item} if item is not None else self.scope
+            arguments = {
+                p["name"]: substitute(str(p.get("value", "")), scope, where)
+                for p in task.get("arguments", {}).get("parameters", [])
+            }
+            declared = {p["name"] for p in template.get("inputs", {}).get("parameters", [])}
+            extra = sorted(set(arguments) - declared)
+            if extra:
+                raise WiringError(
+                    f"{where}: passes {extra}, which template {template['name']!r} does not take"
+                )
+            label = name if item is None else f"{name}({item})"
+            outputs = self.run_container(label, template, arguments)
+            if item is None:  # a fanned-out task's outputs are not addressable one by one
+                for key, value in outputs.items():
+                    self.scope[f"tasks.{name}.outputs.parameters.{key}"] = value
         self.phases[name] = "Succeeded"
+
+    def items(self, task: dict, where: str) -> list[str | None]:
+        """The items a task fans out over (withSequence or withParam), or [None] for a single run."""
+        if "withSequence" in task:
+            count = substitute(str(task["withSequence"].get("count", "0")), self.scope, where)
+            if not count.isdigit() or int(count) < 1:
+                raise WiringError(f"{where}: withSequence count {count!r} is not a positive whole number")
+            return [str(i) for i in range(int(count))]
+        if "withParam" in task:
+            values = json.loads(substitute(task["withParam"], self.scope, where))
+            return [v if isinstance(v, str) else json.dumps(v) for v in values]
+        return [None]
 
     def run_container(self, name: str, template: dict, arguments: dict[str, str]) -> dict[str, str]:
         where = f"task {name}"

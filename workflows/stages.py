@@ -49,7 +49,48 @@ def container_args(stage: Stage) -> list[str]:
     return args + ["--output-params", OUTPUTS_DIR]
 
 
+def container(
+    stage: Stage,
+    deployment: Deployment,
+    name: str,
+    extra_args: list[str],
+    extra_inputs: list[Parameter],
+    outputs: bool,
+) -> Container:
+    return Container(
+        name=name,
+        image=image(deployment, stage.name),
+        command=["python", "-m", stage.module],
+        args=container_args(stage)[:-2] + extra_args + ["--output-params", OUTPUTS_DIR],
+        inputs=stage_parameters(stage) + extra_inputs,
+        outputs=[
+            *(
+                Parameter(name=key, value_from=ValueFrom(path=f"{OUTPUTS_DIR}/{key}"), description=text)
+                for key, text in OUTPUT_PARAMETERS.items()
+            ),
+            Artifact(
+                name="sidecar",
+                path=f"{OUTPUTS_DIR}/sidecar.yaml",
+                archive=ArchiveStrategy(none=NoneStrategy()),
+            ),
+        ]
+        if outputs
+        else None,
+        env=[
+            *s3_env(identity(stage)),
+            Env(name="MEDALLION_WORKFLOW", value="{{inputs.parameters.workflow}}"),
+            Env(name="MEDALLION_RUN_ID", value="{{workflow.name}}"),
+        ],
+        resources=Resources(**RESOURCES[stage.name]),
+        retry_strategy=retry_strategy(),
+        active_deadline_seconds=ACTIVE_DEADLINE_SECONDS,
+    )
+
+
 def stage_template(stage: Stage, deployment: Deployment = Deployment()) -> WorkflowTemplate:
+    """Template ``run`` does the whole stage; a shardable stage also has ``shard`` (one of N slices of
+    the input, into scratch) and ``merge`` (the N slices into the dataset, identical to ``run``'s)."""
+    shards = Parameter(name="shards", value="1", description="how many shards the input is split into")
     with WorkflowTemplate(
         name=stage.workflow,
         namespace=deployment.namespace,
@@ -58,32 +99,24 @@ def stage_template(stage: Stage, deployment: Deployment = Deployment()) -> Workf
         labels={"app.kubernetes.io/part-of": "html-classification", "html-classification/stage": stage.name},
         annotations={"workflows.argoproj.io/description": stage.description},
     ) as template:
-        Container(
-            name="run",
-            image=image(deployment, stage.name),
-            command=["python", "-m", stage.module],
-            args=container_args(stage),
-            inputs=stage_parameters(stage),
-            outputs=[
-                *(
-                    Parameter(name=name, value_from=ValueFrom(path=f"{OUTPUTS_DIR}/{name}"), description=text)
-                    for name, text in OUTPUT_PARAMETERS.items()
-                ),
-                Artifact(
-                    name="sidecar",
-                    path=f"{OUTPUTS_DIR}/sidecar.yaml",
-                    archive=ArchiveStrategy(none=NoneStrategy()),
-                ),
-            ],
-            env=[
-                *s3_env(identity(stage)),
-                Env(name="MEDALLION_WORKFLOW", value="{{inputs.parameters.workflow}}"),
-                Env(name="MEDALLION_RUN_ID", value="{{workflow.name}}"),
-            ],
-            resources=Resources(**RESOURCES[stage.name]),
-            retry_strategy=retry_strategy(),
-            active_deadline_seconds=ACTIVE_DEADLINE_SECONDS,
-        )
+        container(stage, deployment, "run", [], [], outputs=True)
+        if stage.shardable:
+            container(
+                stage,
+                deployment,
+                "shard",
+                ["--shard", "{{inputs.parameters.shard}}/{{inputs.parameters.shards}}"],
+                [Parameter(name="shard", description="which shard, 0 to shards-1"), shards],
+                outputs=False,
+            )
+            container(
+                stage,
+                deployment,
+                "merge",
+                ["--merge", "{{inputs.parameters.shards}}"],
+                [shards],
+                outputs=True,
+            )
     return template
 
 
