@@ -74,6 +74,24 @@ def service():
     )
 
 
+def talking_to_argo(fn):
+    """Failures of the Argo server or the network become one clear line, not a traceback."""
+
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return fn(args)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise ConfigError(
+                f"the Argo server at {config.argo_server().url} did not accept the request: {exc}. "
+                "Check ARGO_SERVER, ARGO_TOKEN and ARGO_NAMESPACE, and that the server is reachable."
+            ) from exc
+
+    return wrapped
+
+
+@talking_to_argo
 def cmd_apply(args: argparse.Namespace) -> int:
     """Create or update every rendered manifest on the Argo server."""
     import yaml
@@ -122,6 +140,7 @@ def submit(params: dict[str, str]) -> str:
     return workflow.metadata.name
 
 
+@talking_to_argo
 def cmd_submit(args: argparse.Namespace) -> int:
     name = submit(dict(parse_param(p) for p in args.param))
     print(f"submitted {name}")
@@ -135,6 +154,7 @@ def date_range(first: str, last: str) -> list[str]:
     return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
 
 
+@talking_to_argo
 def cmd_backfill(args: argparse.Namespace) -> int:
     extra = dict(parse_param(p) for p in args.param)
     for day in date_range(args.date_from, args.date_to):

@@ -184,9 +184,9 @@ def _tasks(manifest):
         (PIPELINE_FILE, lambda m: _tasks(m)[2].update(depends="url-normalizaton"), "unknown task"),
         (
             "workflowtemplate-html-parsing.yaml",
-            lambda m: next(t for t in m["spec"]["templates"] if t["name"] == "merge")["outputs"]["parameters"][1][
-                "valueFrom"
-            ].update(path="/tmp/out/uri"),
+            lambda m: next(t for t in m["spec"]["templates"] if t["name"] == "merge")["outputs"][
+                "parameters"
+            ][1]["valueFrom"].update(path="/tmp/out/uri"),
             "was not written",
         ),
     ],
@@ -274,3 +274,80 @@ def test_render_command_writes_checked_yaml(tmp_path):
     assert len(list(tmp_path.glob("*.yaml"))) == len(manifests())
     assert str(REPO)  # rendered YAML names no local paths
     assert str(REPO) not in text
+
+
+class ArgoAPI(http.server.BaseHTTPRequestHandler):
+    """The few routes of the Argo server's REST API that apply/submit use, recording what they receive."""
+
+    calls: list = []
+
+    def _reply(self, code: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):  # noqa: N802
+        ArgoAPI.calls.append(("GET", self.path, None, self.headers.get("Authorization")))
+        self._reply(404, {"code": 5, "message": "not found"})
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        ArgoAPI.calls.append(("POST", self.path, body, self.headers.get("Authorization")))
+        if self.path.endswith("/submit"):
+            name = f"html-classification-{len(ArgoAPI.calls)}"
+            self._reply(200, {"metadata": {"name": name, "namespace": "argo"}, "spec": {}})
+        else:
+            kind = "template" if "workflow-templates" in self.path else "cronWorkflow"
+            self._reply(200, body[kind])
+
+    def log_message(self, *args):
+        pass
+
+
+def test_apply_and_backfill_speak_argos_api():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ArgoAPI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    ArgoAPI.calls = []
+    env = {
+        "ARGO_SERVER": f"http://127.0.0.1:{server.server_port}",
+        "ARGO_TOKEN": "test-token",
+        "ARGO_NAMESPACE": "argo",
+    }
+    try:
+        applied = run_cli("medallion", "workflows", "apply", str(RENDERED), env=env, timeout=60)
+        back = run_cli(
+            "medallion",
+            "workflows",
+            "backfill",
+            "--from",
+            "2026-11-20",
+            "--to",
+            "2026-11-22",
+            "-p",
+            "until=html-parsing",
+            env=env,
+            timeout=60,
+        )
+    finally:
+        server.shutdown()
+    assert applied.returncode == 0, applied.stderr.decode()[-2000:]
+    assert applied.stdout.decode().count("created") == len(manifests())
+    posts = [c for c in ArgoAPI.calls if c[0] == "POST"]
+    assert {p for _, p, _, _ in posts if "workflow-templates" in p} == {"/api/v1/workflow-templates/argo"}
+    assert any(p == "/api/v1/cron-workflows/argo" for _, p, _, _ in posts)
+    assert all(auth == "Bearer test-token" for *_, auth in ArgoAPI.calls)
+    assert back.returncode == 0, back.stderr.decode()[-2000:]
+    submits = [body for _, p, body, _ in posts if p == "/api/v1/workflows/argo/submit"]
+    assert [s["resourceName"] for s in submits] == ["html-classification"] * 3
+    assert [s["submitOptions"]["parameters"] for s in submits] == [
+        ["until=html-parsing", f"date=2026-11-{d}"] for d in (20, 21, 22)
+    ]
+    assert b"test-token" not in applied.stdout + applied.stderr + back.stdout + back.stderr
+
+
+def test_argo_commands_without_a_server_say_what_to_set():
+    result = run_cli("medallion", "workflows", "submit", "-p", "date=2026-11-23", env={"ARGO_SERVER": ""})
+    assert result.returncode == 1 and b"ARGO_SERVER" in result.stderr
