@@ -98,31 +98,30 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from hera.workflows import models
 
     svc = service()
+    # kind -> (model, get, create, update, create request, update request, request field)
+    calls = {
+        "WorkflowTemplate": (models.WorkflowTemplate, svc.get_workflow_template, svc.create_workflow_template,
+                             svc.update_workflow_template, models.WorkflowTemplateCreateRequest,
+                             models.WorkflowTemplateUpdateRequest, "template"),
+        "CronWorkflow": (models.CronWorkflow, svc.get_cron_workflow, svc.create_cron_workflow,
+                         svc.update_cron_workflow, models.CreateCronWorkflowRequest,
+                         models.UpdateCronWorkflowRequest, "cron_workflow"),
+    }  # fmt: skip
     for path in sorted(Path(args.folder).glob("*.yaml")):
         manifest = yaml.safe_load(path.read_text())
-        name = manifest["metadata"]["name"]
-        if manifest["kind"] == "WorkflowTemplate":
-            template = models.WorkflowTemplate.model_validate(manifest)
-            try:
-                current = svc.get_workflow_template(name)
-                template.metadata.resource_version = current.metadata.resource_version
-                svc.update_workflow_template(name, models.WorkflowTemplateUpdateRequest(template=template))
-                action = "updated"
-            except Exception:
-                svc.create_workflow_template(models.WorkflowTemplateCreateRequest(template=template))
-                action = "created"
-        elif manifest["kind"] == "CronWorkflow":
-            cron = models.CronWorkflow.model_validate(manifest)
-            try:
-                current = svc.get_cron_workflow(name)
-                cron.metadata.resource_version = current.metadata.resource_version
-                svc.update_cron_workflow(name, models.UpdateCronWorkflowRequest(cron_workflow=cron))
-                action = "updated"
-            except Exception:
-                svc.create_cron_workflow(models.CreateCronWorkflowRequest(cron_workflow=cron))
-                action = "created"
-        else:
+        if manifest["kind"] not in calls:
             continue
+        model, get, create, update, create_request, update_request, field = calls[manifest["kind"]]
+        resource = model.model_validate(manifest)
+        name = manifest["metadata"]["name"]
+        try:
+            resource.metadata.resource_version = get(name).metadata.resource_version
+        except Exception:  # not there yet
+            create(create_request(**{field: resource}))
+            action = "created"
+        else:
+            update(name, update_request(**{field: resource}))
+            action = "updated"
         print(f"{action} {manifest['kind']} {name}")
     return 0
 

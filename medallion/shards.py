@@ -81,7 +81,11 @@ def write_shard(store: Store, key: str, items: Iterable[Item]) -> int:
         path = Path(tmp) / "shard.jsonl"
         with open(path, "wb") as out:
             for position, record, result in items:
-                out.write(orjson.dumps([position, record, result], default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME))
+                out.write(
+                    orjson.dumps(
+                        [position, record, result], default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME
+                    )
+                )
                 out.write(b"\n")
                 count += 1
         store.upload(path, key, move=True)
@@ -92,7 +96,9 @@ def read_shards(store: Store, keys: list[str]) -> Iterator[Item]:
     """All shards' items in input order."""
     missing = [key for key in keys if not store.exists(key)]
     if missing:
-        raise NotFound(f"shard(s) missing: {', '.join(store.url(k) for k in missing)}; run their --shard steps first")
+        raise NotFound(
+            f"shard(s) missing: {', '.join(store.url(k) for k in missing)}; run their --shard steps first"
+        )
     return heapq.merge(*(_read(store, key) for key in keys), key=lambda item: item[0])
 
 
@@ -103,3 +109,19 @@ def _read(store: Store, key: str) -> Iterator[Item]:
         for line in handle:
             position, record, result = orjson.loads(line)
             yield position, _restore(record), _restore(result) if isinstance(result, list) else result
+
+
+def run_shard(run, source, shard: tuple[int, int], items) -> None:
+    """Shard K of N of a step: ``items(path, groups)`` over the input's row groups K, K+N, ..., into scratch."""
+    from medallion.datasets import local_copy, row_groups
+
+    k, n = shard
+    with local_copy(source.store, source.key) as path:
+        key = shard_key(run.stage, run.date, run.version, k, n)
+        count = write_shard(run.store, key, items(path, my_groups(row_groups(path), k, n)))
+    print(f"[{run.label}] shard {k}/{n}: {count:,} rows to {run.store.url(key)}", flush=True)
+
+
+def merge_keys(run, shards: int | None) -> list[str]:
+    """The scratch keys a ``--merge N`` reads ([] without --merge)."""
+    return [shard_key(run.stage, run.date, run.version, k, shards) for k in range(shards or 0)]

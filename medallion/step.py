@@ -58,7 +58,9 @@ def parse_date(text: str) -> str:
     try:
         return date.fromisoformat(text).isoformat()
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"--date must be YYYY-MM-DD, yesterday or today, got {text!r}") from exc
+        raise argparse.ArgumentTypeError(
+            f"--date must be YYYY-MM-DD, yesterday or today, got {text!r}"
+        ) from exc
 
 
 def step_parser(stage: Stage, description: str | None = None) -> argparse.ArgumentParser:
@@ -73,7 +75,9 @@ def step_parser(stage: Stage, description: str | None = None) -> argparse.Argume
     if stage.shardable:
         from medallion.shards import parse_shard, positive
 
-        parser.add_argument("--shard", type=parse_shard, metavar="K/N", help="process shard K of N into scratch")
+        parser.add_argument(
+            "--shard", type=parse_shard, metavar="K/N", help="process shard K of N into scratch"
+        )
         parser.add_argument("--merge", type=positive, metavar="N", help="merge N shards into the dataset")
     parser.add_argument(
         "--output-params",

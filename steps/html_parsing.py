@@ -172,16 +172,13 @@ def parse(args) -> int:
             return 0
         source = run.input("url-normalization")
         if args.shard:
-            k, n = args.shard
-            with datasets.local_copy(source.store, source.key) as path:
-                groups = shards.my_groups(datasets.row_groups(path), k, n)
-                key = shards.shard_key(STAGE, run.date, None, k, n)
-                count = shards.write_shard(run.store, key, parsed(path, limits, workers, groups))
-            print(f"[html-parsing] shard {k}/{n}: {count:,} rows to {run.store.url(key)}", flush=True)
+            shards.run_shard(
+                run, source, args.shard, lambda path, groups: parsed(path, limits, workers, groups)
+            )
             return 0
         run.start(total=source.rows)
         languages: Counter[str] = Counter()
-        keys = [shards.shard_key(STAGE, run.date, None, k, args.merge) for k in range(args.merge or 0)]
+        keys = shards.merge_keys(run, args.merge)
         with datasets.local_copy(source.store, source.key) as path:
             items = shards.read_shards(run.store, keys) if args.merge else parsed(path, limits, workers)
             for position, record, result in items:
@@ -201,7 +198,9 @@ def parse(args) -> int:
     return 0
 
 
-def parsed(path, limits: Limits, workers: int, groups: list[int] | None = None) -> Iterator[tuple[int, dict, Any]]:
+def parsed(
+    path, limits: Limits, workers: int, groups: list[int] | None = None
+) -> Iterator[tuple[int, dict, Any]]:
     """(position, row, result) for the input's rows (only ``groups`` when given), in order.
 
     Workers read the HTML themselves; this process reads only the small columns it passes on.

@@ -105,15 +105,12 @@ def run_version(args, version: str, specs: list, workers: int) -> None:
             return
         source = run.input("html-parsing")
         if args.shard:
-            k, n = args.shard
-            with datasets.local_copy(source.store, source.key) as path:
-                groups = shards.my_groups(datasets.row_groups(path), k, n)
-                key = shards.shard_key(STAGE, run.date, version, k, n)
-                count = shards.write_shard(run.store, key, normalized(path, specs, workers, groups))
-            print(f"[{run.label}] shard {k}/{n}: {count:,} rows to {run.store.url(key)}", flush=True)
+            shards.run_shard(
+                run, source, args.shard, lambda path, groups: normalized(path, specs, workers, groups)
+            )
             return
         run.start(total=source.rows)
-        keys = [shards.shard_key(STAGE, run.date, version, k, args.merge) for k in range(args.merge or 0)]
+        keys = shards.merge_keys(run, args.merge)
         with datasets.local_copy(source.store, source.key) as path:
             items = shards.read_shards(run.store, keys) if args.merge else normalized(path, specs, workers)
             for _position, row, text in items:
@@ -124,7 +121,9 @@ def run_version(args, version: str, specs: list, workers: int) -> None:
             run.store.delete(key)
 
 
-def normalized(path, specs: list, workers: int, groups: list[int] | None = None) -> Iterator[tuple[int, dict, str]]:
+def normalized(
+    path, specs: list, workers: int, groups: list[int] | None = None
+) -> Iterator[tuple[int, dict, str]]:
     """(position, row, text) for the input's rows (only ``groups`` when given), in order."""
     one = functools.partial(normalize_record, specs=tuple(specs))
     columns = ["url", "host", "timestamp", "title", "content", "language"]
