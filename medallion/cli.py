@@ -8,6 +8,7 @@ medallion ls | show URI | verify URI...
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import subprocess
@@ -41,6 +42,8 @@ def stage_argv(stage: pipeline.Stage, args: argparse.Namespace) -> list[str]:
         argv += ["--dedup", args.dedup]
     if stage.name == "text-normalization" and args.versions:
         argv += ["--versions", args.versions]
+    if stage.name == "annotated":
+        argv += ["--version", args.annotate_version, "--label-source", args.label_source]
     if args.force:
         argv.append("--force")
     return argv
@@ -90,11 +93,58 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     args.input = store.url(key)
     args.until = None
-    code = run_pipeline(args)
+    args.label_source = "api"
+    with demo_labeler():
+        code = run_pipeline(args)
     if code == 0:
         print()
         print_summary(store, args.date)
     return code
+
+
+@contextlib.contextmanager
+def demo_labeler():
+    """The reference labeling service on a free loopback port, unless LABELER_URL names a real one."""
+    if os.environ.get("LABELER_URL"):
+        yield
+        return
+    import secrets
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    token = secrets.token_urlsafe(24)
+    env = {**os.environ, "LABELER_TOKEN": token}
+    # A seeded 8% of labels flipped: the post-train stage has real label noise to find.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "medallion.cli", "labeler", "serve", "--port", str(port), "--noise", "0.08"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(port)
+        os.environ["LABELER_URL"], os.environ["LABELER_TOKEN"] = f"http://127.0.0.1:{port}", token
+        print(f"started the reference labeling service on http://127.0.0.1:{port} for the demo")
+        yield
+    finally:
+        os.environ.pop("LABELER_URL", None)
+        os.environ.pop("LABELER_TOKEN", None)
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _wait_for(port: int, seconds: float = 15.0) -> None:
+    import socket
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise ConfigError(f"the demo labeling service did not start on port {port}")
 
 
 def _sha1_of(store: Store, key: str) -> str:
@@ -229,6 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--until", choices=pipeline.STAGE_NAMES, help="last stage to run (default: all)")
     run.add_argument("--versions", default="", help="text-normalization versions (default: all configured)")
+    run.add_argument(
+        "--annotate-version", default="v2", help="text-normalization version to label (default v2)"
+    )
+    run.add_argument(
+        "--label-source", default="api", help="api (LABELER_URL, LABELER_TOKEN) or label-studio:FILE"
+    )
     run.add_argument("--force", action="store_true", help="rebuild datasets even when up to date")
     run.add_argument("--isolate", action="store_true", help="run each stage in its own process")
     run.set_defaults(func=cmd_run)
@@ -239,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--documents", type=int, default=1000, help="articles in the synthetic crawl")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the synthetic crawl")
     demo.add_argument("--versions", default="", help="text-normalization versions (default: all configured)")
+    demo.add_argument(
+        "--annotate-version", default="v2", help="text-normalization version to label (default v2)"
+    )
     demo.add_argument("--force", action="store_true", help="rebuild datasets even when up to date")
     demo.add_argument("--isolate", action="store_true", help="run each stage in its own process")
     demo.set_defaults(func=cmd_demo)
@@ -257,9 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("uris", nargs="+", metavar="URI", help="dataset URI: its date folder or its data file")
     ver.set_defaults(func=cmd_verify)
 
-    from medallion import argo
+    from medallion import argo, labeler
 
     argo.add_parser(sub)
+    labeler.add_parser(sub)
     return parser
 
 

@@ -108,3 +108,20 @@ def argo_server() -> ArgoServer:
     return ArgoServer(
         url=url, token=token, namespace=os.environ.get("ARGO_NAMESPACE") or "argo", verify=verify
     )
+
+
+@dataclass(frozen=True)
+class LabelerSettings:
+    url: str
+    token: str
+
+
+def labeler_settings() -> LabelerSettings:
+    """The labeling API: ``LABELER_URL`` and ``LABELER_TOKEN`` (the token is a secret: never logged)."""
+    url = os.environ.get("LABELER_URL")
+    if not url:
+        raise ConfigError("LABELER_URL is not set: export LABELER_URL=http://host:port of the labeling API")
+    token = os.environ.get("LABELER_TOKEN")
+    if not token:
+        raise ConfigError("LABELER_TOKEN is not set: export the labeling API's bearer token (from a Secret)")
+    return LabelerSettings(url=url.rstrip("/"), token=token)

@@ -19,6 +19,11 @@ class Param:
     help: str
     default: str | None = None
     enum: tuple[str, ...] = ()
+    flag: str | None = None  # the step's command-line option, when it differs from the name
+
+    @property
+    def option(self) -> str:
+        return f"--{self.flag or self.name}"
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,23 @@ STAGES: tuple[Stage, ...] = (
         versioned=True,
         shardable=True,
         params=(Param("versions", "comma-separated rule-set versions from config/text-normalization.yaml"),),
+    ),
+)
+
+STAGES = STAGES + (
+    Stage(
+        name="annotated",
+        module="steps.annotation",
+        workflow="annotation",
+        layer="gold",
+        path="annotated",
+        dataset="documents.parquet",
+        inputs=("text-normalization",),
+        description="Documents with a topic category from the labeling API or from human labels.",
+        params=(
+            Param("annotate-version", "text-normalization version to label", default="v2", flag="version"),
+            Param("label-source", "api (LABELER_URL, LABELER_TOKEN) or label-studio:FILE", default="api"),
+        ),
     ),
 )
 

@@ -148,3 +148,60 @@ def run_cli(
     return subprocess.run(
         cmd, env=full_env, input=stdin, capture_output=True, cwd=cwd or REPO, timeout=timeout
     )
+
+
+class Labeler:
+    """A running reference labeling service (a real process on loopback)."""
+
+    def __init__(self, url: str, token: str, proc: subprocess.Popen, port: int, args: list[str]):
+        self.url, self.token, self.proc, self.port, self.args = url, token, proc, port, args
+
+    def usage(self) -> dict:
+        import json
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"{self.url}/v1/usage", headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+    def start(self) -> None:
+        self.proc = start_labeler_process(self.port, self.token, self.args)
+
+
+def start_labeler_process(port: int, token: str, args: list[str]) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [str(BIN / "medallion"), "labeler", "serve", "--port", str(port), *args],
+        env={**os.environ, "LABELER_TOKEN": token},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port)
+    return proc
+
+
+def start_labeler(*args: str) -> Labeler:
+    port = free_port()
+    token = f"test-token-{uuid.uuid4().hex}"
+    return Labeler(
+        f"http://127.0.0.1:{port}", token, start_labeler_process(port, token, list(args)), port, list(args)
+    )
+
+
+@pytest.fixture(scope="session")
+def labeler_service():
+    service = start_labeler("--noise", "0.08")
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def labeler_env(labeler_service, monkeypatch) -> Labeler:
+    monkeypatch.setenv("LABELER_URL", labeler_service.url)
+    monkeypatch.setenv("LABELER_TOKEN", labeler_service.token)
+    return labeler_service

@@ -61,7 +61,22 @@ def test_rows_reconcile_through_every_stage(tmp_path_factory, lines):
     crawl = root / "crawl.jsonl"
     crawl.write_bytes(b"".join(item.replace(b"\n", b" ").replace(b"\r", b" ") + b"\n" for item in lines))
     store_uri = f"file://{root / 'store'}"
-    assert cli.main(["run", "--store", store_uri, "--date", DAY, "--input", str(crawl)]) == 0
+    assert (
+        cli.main(
+            [
+                "run",
+                "--store",
+                store_uri,
+                "--date",
+                DAY,
+                "--input",
+                str(crawl),
+                "--until",
+                "text-normalization",
+            ]
+        )
+        == 0
+    )
     store = open_store(store_uri)
     upstream_rows = len(lines)
     dropped = 0

@@ -18,6 +18,7 @@ EXPECTED = [
     ("html-parsing", None),
     ("text-normalization", "v1"),
     ("text-normalization", "v2"),
+    ("annotated", None),
 ]
 
 
@@ -35,7 +36,7 @@ def line_count(path) -> int:
         return sum(1 for _ in handle)
 
 
-def test_run_builds_every_layer_and_reruns_are_up_to_date(store_uri, small_crawl):
+def test_run_builds_every_layer_and_reruns_are_up_to_date(store_uri, small_crawl, labeler_env):
     result = run_cli("medallion", "run", "--store", store_uri, "--date", DAY, "--input", str(small_crawl))
     assert result.returncode == 0, result.stderr.decode()
     metas = committed(store_uri)
@@ -52,8 +53,12 @@ def test_run_builds_every_layer_and_reruns_are_up_to_date(store_uri, small_crawl
             stats["input_rows"]
             == stats["rows"] + stats["quarantined"]["total"] + stats["duplicates_removed"]["total"]
         )
-        upstream = previous if key[0] != "text-normalization" else metas[("html-parsing", None)]
-        assert meta["sources"] == [
+        upstream = {
+            "text-normalization": metas[("html-parsing", None)],
+            "annotated": metas[("text-normalization", "v2")],
+        }.get(key[0], previous)
+        datasets_in = [s for s in meta["sources"] if s["kind"] == "dataset"]
+        assert datasets_in == [
             {
                 "uri": upstream["dataset"],
                 "kind": "dataset",
@@ -94,7 +99,7 @@ def test_run_builds_every_layer_and_reruns_are_up_to_date(store_uri, small_crawl
     assert rebuilt[("raw", None)]["created_at"] != metas[("raw", None)]["created_at"]
 
 
-def test_local_and_s3_runs_are_byte_identical(s3_env, small_crawl, tmp_path):
+def test_local_and_s3_runs_are_byte_identical(s3_env, small_crawl, tmp_path, labeler_env):
     local = f"file://{tmp_path / 'store'}"
     remote = f"s3://{s3_env.new_bucket()}"
     for uri in (local, remote):
@@ -131,7 +136,18 @@ def test_each_stage_runs_alone_as_its_container_would(tmp_path, small_crawl):
     ref = f"file://{tmp_path / 'ref'}"
     assert (
         run_cli(
-            "medallion", "run", "--store", ref, "--date", DAY, "--input", str(small_crawl), "--versions", "v1"
+            "medallion",
+            "run",
+            "--store",
+            ref,
+            "--date",
+            DAY,
+            "--input",
+            str(small_crawl),
+            "--versions",
+            "v1",
+            "--until",
+            "text-normalization",
         ).returncode
         == 0
     )

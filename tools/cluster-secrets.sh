@@ -3,7 +3,7 @@
 # random password generated here and stored only in the cluster. Safe to run again (existing Secrets stay).
 set -euo pipefail
 namespace=${1:-argo}
-identities="raw url-normalization html-parsing text-normalization analyst artifacts"
+identities="raw url-normalization html-parsing text-normalization annotated analyst artifacts"
 random() { head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32; }
 secret() {  # namespace name key=value...
   local ns=$1 name=$2; shift 2
@@ -22,3 +22,4 @@ secret "$namespace" minio-root rootUser=admin "rootPassword=$password"
 for identity in $identities; do
   secret "$namespace" "html-classification-s3-$identity" "accessKey=hc-$identity" "secretKey=$(random)"
 done
+secret "$namespace" html-classification-labeler "token=$(random)"

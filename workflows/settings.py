@@ -15,7 +15,8 @@ from medallion.pipeline import Stage
 
 NAMESPACE = "argo"
 SERVICE_ACCOUNT = "html-classification-workflow"
-CONFIG_MAP = "html-classification"  # keys: s3-endpoint
+CONFIG_MAP = "html-classification"  # keys: s3-endpoint, labeler-url
+LABELER_SECRET = "html-classification-labeler"  # key: token
 OUTPUTS_DIR = "/tmp/outputs"  # where a step writes its output parameters (--output-params)
 
 
@@ -52,6 +53,14 @@ def s3_env(secret: str) -> list:
     ]
 
 
+def labeler_env() -> list:
+    """The labeling API for the annotation stage: its URL from the ConfigMap, its token from a Secret."""
+    return [
+        ConfigMapEnv(name="LABELER_URL", config_map_name=CONFIG_MAP, config_map_key="labeler-url"),
+        SecretEnv(name="LABELER_TOKEN", secret_name=LABELER_SECRET, secret_key="token"),
+    ]
+
+
 def retry_strategy() -> RetryStrategy:
     """Transient failures (an S3 hiccup, a node going away) are retried with exponential backoff."""
     return RetryStrategy(
@@ -77,5 +86,6 @@ RESOURCES = {
         "memory_request": "1Gi",
         "memory_limit": "3Gi",
     },
+    "annotated": {"cpu_request": "250m", "cpu_limit": "1", "memory_request": "256Mi", "memory_limit": "1Gi"},
 }
 ACTIVE_DEADLINE_SECONDS = 2 * 3600

@@ -18,6 +18,7 @@ from workflows.settings import (
     Deployment,
     identity,
     image,
+    labeler_env,
     retry_strategy,
     s3_env,
 )
@@ -45,7 +46,7 @@ def stage_parameters(stage: Stage) -> list[Parameter]:
 def container_args(stage: Stage) -> list[str]:
     args = ["--store", "s3://{{inputs.parameters.bucket}}", "--date", "{{inputs.parameters.date}}"]
     for param in stage.params:
-        args += [f"--{param.name}", f"{{{{inputs.parameters.{param.name}}}}}"]
+        args += [param.option, f"{{{{inputs.parameters.{param.name}}}}}"]
     return args + ["--output-params", OUTPUTS_DIR]
 
 
@@ -78,6 +79,7 @@ def container(
         else None,
         env=[
             *s3_env(identity(stage)),
+            *(labeler_env() if stage.name == "annotated" else []),
             Env(name="MEDALLION_WORKFLOW", value="{{inputs.parameters.workflow}}"),
             Env(name="MEDALLION_RUN_ID", value="{{workflow.name}}"),
         ],

@@ -1,0 +1,217 @@
+"""A reference implementation of the labeling API (``schemas/labeling-api.openapi.yaml``).
+
+``medallion labeler serve --port N`` runs it for the demo, the tests and the cluster. It categorizes by
+a transparent keyword lexicon over the demo's categories, flips a seeded share of labels (``--noise``) so
+that label cleaning has something to find, and can be made slow, flaky or rate-limited to exercise the
+client. The bearer token comes from ``LABELER_TOKEN``; it is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import random
+import threading
+import time
+from collections import Counter
+
+from medallion.config import ConfigError
+from medallion.synthetic import CATEGORIES, CATEGORY_KEYWORDS
+
+MAX_BATCH = 256
+
+
+def categorize(text: str) -> tuple[str | None, float]:
+    """The lexicon categorizer: the category whose keywords occur most; None when none occurs."""
+    lowered = text.lower()
+    counts = Counter(
+        {
+            category: sum(lowered.count(word) for word in words)
+            for category, words in CATEGORY_KEYWORDS.items()
+        }
+    )
+    total = sum(counts.values())
+    if not total:
+        return None, 0.0
+    category, hits = min(counts.items(), key=lambda item: (-item[1], item[0]))
+    return category, round(hits / total, 4)
+
+
+def noisy(doc_id: str, text: str, category: str | None, noise: float, seed: int) -> str | None:
+    """Flip the label of a seeded share of documents, the same way every time a document is asked about."""
+    if category is None or noise <= 0:
+        return category
+    digest = hashlib.sha1(f"{seed}:{text}".encode()).digest()
+    draw = int.from_bytes(digest[:8], "big") / 2**64
+    if draw >= noise:
+        return category
+    others = [c for c in CATEGORIES if c != category]
+    return others[digest[8] % len(others)]
+
+
+class Service:
+    """The service's state: billing counters, the rate limiter and the fault knobs."""
+
+    def __init__(
+        self,
+        token: str,
+        noise: float = 0.0,
+        latency_ms: int = 0,
+        error_rate: float = 0.0,
+        rate_limit: int = 0,
+        seed: int = 0,
+    ):
+        self.token = token
+        self.noise = noise
+        self.latency = latency_ms / 1000
+        self.error_rate = error_rate
+        self.rate_limit = rate_limit
+        self.seed = seed
+        self.lock = threading.Lock()
+        self.documents = 0
+        self.requests = 0
+        self.window_start = time.monotonic()
+        self.window_count = 0
+        self.faults = random.Random(seed)
+
+    def authorized(self, header: str | None) -> bool:
+        expected = f"Bearer {self.token}"
+        return header is not None and hmac.compare_digest(header.encode(), expected.encode())
+
+    def admit(self) -> float | None:
+        """None when the request may go on, else the seconds to wait (rate limit: N requests a second)."""
+        if not self.rate_limit:
+            return None
+        with self.lock:
+            now = time.monotonic()
+            if now - self.window_start >= 1.0:
+                self.window_start, self.window_count = now, 0
+            if self.window_count >= self.rate_limit:
+                return max(1.0 - (now - self.window_start), 0.0)
+            self.window_count += 1
+            return None
+
+    def fail_now(self) -> bool:
+        with self.lock:
+            return self.faults.random() < self.error_rate
+
+    def categorize_batch(self, documents: list[dict]) -> list[dict]:
+        results = []
+        for doc in documents:
+            category, confidence = categorize(doc["text"])
+            results.append(
+                {
+                    "id": doc["id"],
+                    "category": noisy(doc["id"], doc["text"], category, self.noise, self.seed),
+                    "confidence": confidence,
+                }
+            )
+        with self.lock:
+            self.documents += len(documents)
+            self.requests += 1
+        return results
+
+
+def handler_for(service: Service):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _send(self, code: int, body: dict, headers: dict | None = None) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _auth(self) -> bool:
+            if service.authorized(self.headers.get("Authorization")):
+                return True
+            self._send(401, {"error": "missing or wrong bearer token"})
+            return False
+
+        def do_GET(self):  # noqa: N802
+            if self.path == "/healthz":
+                return self._send(200, {"status": "ok"})
+            if not self._auth():
+                return None
+            if self.path == "/v1/usage":
+                with service.lock:
+                    return self._send(200, {"documents": service.documents, "requests": service.requests})
+            return self._send(404, {"error": f"no route {self.path}"})
+
+        def do_POST(self):  # noqa: N802
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            if not self._auth():
+                return None
+            if self.path != "/v1/document-categorization":
+                return self._send(404, {"error": f"no route {self.path}"})
+            wait = service.admit()
+            if wait is not None:
+                return self._send(429, {"error": "rate limited"}, {"Retry-After": str(max(1, round(wait)))})
+            if service.latency:
+                time.sleep(service.latency)
+            if service.error_rate and service.fail_now():
+                return self._send(503, {"error": "temporarily unavailable (injected)"})
+            try:
+                documents = json.loads(raw)["documents"]
+                if not isinstance(documents, list) or not documents:
+                    raise ValueError("documents must be a non-empty list")
+                if not all(
+                    isinstance(d, dict) and isinstance(d.get("id"), str) and isinstance(d.get("text"), str)
+                    for d in documents
+                ):
+                    raise ValueError("each document needs a string id and text")
+            except (ValueError, KeyError, TypeError) as exc:
+                return self._send(400, {"error": f"bad request: {exc}"})
+            if len(documents) > MAX_BATCH:
+                return self._send(413, {"error": f"at most {MAX_BATCH} documents per request"})
+            return self._send(200, {"results": service.categorize_batch(documents)})
+
+        def log_message(self, fmt, *args):
+            pass  # quiet: request lines would only repeat what the client reports
+
+    return Handler
+
+
+def serve(args: argparse.Namespace) -> int:
+    token = os.environ.get("LABELER_TOKEN")
+    if not token:
+        raise ConfigError(
+            "LABELER_TOKEN is not set: the service needs the bearer token its clients will send"
+        )
+    service = Service(token, args.noise, args.latency_ms, args.error_rate, args.rate_limit, args.seed)
+    server = http.server.ThreadingHTTPServer((args.host, args.port), handler_for(service))
+    print(
+        f"labeling service on http://{args.host}:{server.server_port} (noise {args.noise}, latency "
+        f"{args.latency_ms} ms, error rate {args.error_rate}, rate limit {args.rate_limit or 'none'}/s)",
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser("labeler", help="the reference labeling service")
+    commands = parser.add_subparsers(dest="labeler_command", required=True, metavar="COMMAND")
+    run = commands.add_parser("serve", help="serve the labeling API (token from LABELER_TOKEN)")
+    run.add_argument("--port", type=int, default=8080)
+    run.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 inside a container)")
+    run.add_argument("--noise", type=float, default=0.0, help="share of labels flipped, seeded per document")
+    run.add_argument("--latency-ms", type=int, default=0, help="added to every categorization request")
+    run.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 503")
+    run.add_argument("--rate-limit", type=int, default=0, help="requests per second before 429 (0: none)")
+    run.add_argument("--seed", type=int, default=0)
+    run.set_defaults(func=serve)

@@ -1,0 +1,252 @@
+"""The client of the paid labeling API: batches, bounded concurrency, retries, a label cache, a budget.
+
+Paid calls are precious, so:
+- every document's label is cached in the store, keyed by the labeler and the SHA1 of the text sent, and
+  written after each successful batch: a re-run, a ``--force`` rebuild or a resumed run never pays twice;
+- 429 answers are retried after their ``Retry-After``; 5xx answers, timeouts and refused connections with
+  exponential backoff and jitter; after ``max_retries`` the run stops with a clear message and keeps
+  what it paid for;
+- a budget caps how many documents one run may send.
+The bearer token is sent in a header and never appears in messages, logs or metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import orjson
+
+from medallion.config import DATASET_ROOT
+from medallion.store import Store
+
+CACHE_ROOT = f"{DATASET_ROOT}/_label-cache"
+
+
+class LabelingFailed(RuntimeError):
+    """The API could not be reached or kept failing; what was paid for is in the cache."""
+
+
+class BudgetExhausted(LabelingFailed):
+    """This run's budget of paid documents is spent."""
+
+
+@dataclass(frozen=True)
+class Label:
+    category: str | None
+    confidence: float
+
+
+@dataclass
+class Usage:
+    """What this run did: documents paid for, served from the cache, requests and retries."""
+
+    paid: int = 0
+    cached: int = 0
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    sleep_seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in self.__dict__.items()}
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def labeler_id(url: str) -> str:
+    """The cache namespace of a labeler: its endpoint without credentials, query or trailing slash."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return hashlib.sha1(f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}".encode()).hexdigest()[:16]
+
+
+class LabelCache:
+    """Labels already paid for, per labeler, as JSON Lines objects in the store (one per paid batch)."""
+
+    def __init__(self, store: Store, labeler: str):
+        self.store = store
+        self.prefix = f"{CACHE_ROOT}/{labeler}/"
+        self.labels: dict[str, Label] = {}
+        for key in store.list(self.prefix):
+            for line in store.read_bytes(key).splitlines():
+                if line.strip():
+                    entry = orjson.loads(line)
+                    self.labels[entry["key"]] = Label(entry["category"], entry["confidence"])
+
+    def get(self, key: str) -> Label | None:
+        return self.labels.get(key)
+
+    def add(self, entries: dict[str, Label]) -> None:
+        if not entries:
+            return
+        body = b"".join(
+            orjson.dumps({"key": k, "category": v.category, "confidence": v.confidence}) + b"\n"
+            for k, v in sorted(entries.items())
+        )
+        self.store.write_bytes(f"{self.prefix}{hashlib.sha1(body).hexdigest()}.jsonl", body)
+        self.labels.update(entries)
+
+
+@dataclass
+class LabelingClient:
+    url: str
+    token: str
+    batch_size: int = 32
+    concurrency: int = 4
+    timeout: float = 10.0
+    max_retries: int = 6
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    budget: int | None = None  # documents this run may pay for
+    usage: Usage = field(default_factory=Usage)
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+
+    @property
+    def endpoint(self) -> str:
+        return self.url.rstrip("/") + "/v1/document-categorization"
+
+    def _post(self, documents: list[dict]) -> list[dict]:
+        """One batch, retried until it succeeds or the retries run out."""
+        body = json.dumps({"documents": documents}).encode()
+        last = ""
+        for attempt in range(self.max_retries + 1):
+            request = urllib.request.Request(
+                self.endpoint,
+                data=body,
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
+            )
+            wait = None
+            try:
+                self.usage.requests += 1
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    return json.loads(response.read())["results"]
+            except urllib.error.HTTPError as exc:
+                if exc.code == 429:
+                    self.usage.rate_limited += 1
+                    wait = _retry_after(exc.headers.get("Retry-After"))
+                    last = "rate limited (429)"
+                elif exc.code >= 500:
+                    last = f"server error {exc.code}"
+                elif exc.code == 401:
+                    raise LabelingFailed(
+                        f"the labeling API at {self.url} refused the token (401): check LABELER_TOKEN"
+                    ) from None
+                else:
+                    raise LabelingFailed(
+                        f"the labeling API at {self.url} rejected a batch ({exc.code}): {_reason(exc)}"
+                    ) from None
+            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+                last = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+            if attempt == self.max_retries:
+                break
+            if wait is None:  # exponential backoff with full jitter
+                wait = self.rng.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
+            self.usage.retries += 1
+            self.usage.sleep_seconds += wait
+            self.sleep(wait)
+        raise LabelingFailed(
+            f"the labeling API at {self.url} kept failing ({last}) after {self.max_retries} retries; "
+            "labels paid for so far are cached: run the step again when the API is back"
+        )
+
+    def label(
+        self,
+        documents: Sequence[tuple[str, str]],
+        cache: LabelCache,
+        progress: Callable[[int], None] | None = None,
+    ) -> dict[str, Label]:
+        """Labels for ``(id, text)`` documents: cached ones for free, the rest from the API in batches."""
+        labels: dict[str, Label] = {}
+        todo: dict[str, list[str]] = {}  # text key -> ids sharing that text (identical text is paid once)
+        texts: dict[str, str] = {}
+        for doc_id, text in documents:
+            key = text_key(text)
+            hit = cache.get(key)
+            if hit is not None:
+                labels[doc_id] = hit
+                self.usage.cached += 1
+                continue
+            todo.setdefault(key, []).append(doc_id)
+            texts[key] = text
+        keys = sorted(todo)
+        batches = [keys[i : i + self.batch_size] for i in range(0, len(keys), self.batch_size)]
+        spendable = len(keys) if self.budget is None else max(0, self.budget - self.usage.paid)
+        exhausted = spendable < len(keys)
+        batches = _within(batches, spendable)
+
+        def run(batch: list[str]) -> dict[str, Label]:
+            results = self._post([{"id": key, "text": texts[key]} for key in batch])
+            by_id = {r["id"]: Label(r.get("category"), float(r.get("confidence") or 0.0)) for r in results}
+            paid = {key: by_id[key] for key in batch if key in by_id}
+            cache.add(paid)  # before anything else can fail: paid is paid
+            self.usage.paid += len(batch)
+            return paid
+
+        failure: Exception | None = None
+        with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
+            for future in [pool.submit(run, batch) for batch in batches]:
+                try:
+                    for key, label in future.result().items():
+                        for doc_id in todo[key]:
+                            labels[doc_id] = label
+                    if progress:
+                        progress(len(labels))
+                except LabelingFailed as exc:
+                    failure = failure or exc
+        if failure:
+            raise failure
+        if exhausted:
+            raise BudgetExhausted(
+                f"the budget of {self.budget} paid documents for this run is spent with {len(keys) - spendable} "
+                "documents left; labels paid for are cached: raise --budget or run again"
+            )
+        return labels
+
+    def fetch_usage(self) -> dict:
+        request = urllib.request.Request(
+            self.url.rstrip("/") + "/v1/usage", headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            return json.loads(response.read())
+
+
+def _within(batches: list[list[str]], documents: int) -> list[list[str]]:
+    """The batches that fit a budget of ``documents`` (the last one cut)."""
+    kept, left = [], documents
+    for batch in batches:
+        if left <= 0:
+            break
+        kept.append(batch[:left])
+        left -= len(kept[-1])
+    return kept
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return max(0.0, float(value)) if value is not None else 1.0
+    except ValueError:
+        return 1.0
+
+
+def _reason(exc: urllib.error.HTTPError) -> str:
+    try:
+        return json.loads(exc.read()).get("error", "")
+    except Exception:
+        return exc.reason or ""
+
+
+def pairs(rows: Iterable[dict]) -> list[tuple[str, str]]:
+    return [(row["url"], row["text"]) for row in rows]

@@ -1,0 +1,164 @@
+"""annotation: the gold layer. Each document of a text-normalization version gets a topic category.
+
+Labels come from the external paid labeling API (``api``: ``LABELER_URL``, ``LABELER_TOKEN``) through a
+client that batches, retries, caches every paid label in the store and respects a budget; or from human
+annotators in a Label Studio export (``label-studio:FILE``). Documents that get no label are quarantined
+with the reason.
+
+    python -m steps.annotation --store URI --date 2026-11-23 [--version v2] [--label-source api]
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from urllib.parse import urlsplit
+
+from medallion import config, pipeline
+from medallion.labeling import LabelCache, LabelingClient, LabelingFailed, labeler_id
+from medallion.step import StepFailed, StepRun, guarded, step_parser
+
+STAGE = pipeline.stage("annotated")
+KEEP = ("url", "host", "timestamp", "title", "content", "language", "text")
+
+COLUMNS = {
+    "url": "Canonical URL of the page (the document's identity).",
+    "host": "Host of the canonical URL.",
+    "timestamp": "When the page was crawled (UTC).",
+    "title": "The article headline.",
+    "content": "The main content as extracted.",
+    "language": "ISO 639-1 code of the content's language.",
+    "text": "The normalized text that was labeled (from the text-normalization version named in the parameters).",
+    "category": "The document's topic category: the training label.",
+    "label_source": "Where the label came from: api:<labeler host> or label-studio (human annotators).",
+    "label_confidence": "The labeler's confidence (API), or the share of annotators who chose the label (humans).",
+    "annotators": "How many labels the category was decided from (1 for the API).",
+}
+
+
+def _schema():
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("url", pa.string()),
+            ("host", pa.string()),
+            ("timestamp", pa.timestamp("us", tz="UTC")),
+            ("title", pa.string()),
+            ("content", pa.string()),
+            ("language", pa.string()),
+            ("text", pa.string()),
+            ("category", pa.string()),
+            ("label_source", pa.string()),
+            ("label_confidence", pa.float64()),
+            ("annotators", pa.int32()),
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = step_parser(STAGE)
+    parser.add_argument("--version", default="v2", help="text-normalization version to label (default v2)")
+    parser.add_argument("--label-source", default="api", help="api (default) or label-studio:FILE")
+    parser.add_argument("--budget", type=int, default=None, help="most documents this run may pay for")
+    parser.add_argument("--batch-size", type=int, default=32, help="documents per API request")
+    parser.add_argument("--concurrency", type=int, default=4, help="API requests in flight")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per API request")
+    parser.add_argument("--max-retries", type=int, default=6, help="retries of a failing API request")
+    args = parser.parse_args(argv)
+    return guarded(lambda: annotate(args))
+
+
+def annotate(args) -> int:
+    if args.label_source == "api":
+        return annotate_with_api(args)
+    if args.label_source.startswith("label-studio:"):
+        from steps.annotation_human import annotate_with_humans
+
+        return annotate_with_humans(args, args.label_source.split(":", 1)[1])
+    raise StepFailed(f"--label-source must be 'api' or 'label-studio:FILE', got {args.label_source!r}")
+
+
+def annotate_with_api(args) -> int:
+    labeler = config.labeler_settings()
+    host = urlsplit(labeler.url).netloc
+    params = {"version": args.version, "label_source": "api", "labeler": labeler.url}
+    process = [
+        {
+            "name": "labeling-api",
+            "description": "Each document's normalized text is categorized by the external labeling API "
+            "(schemas/labeling-api.openapi.yaml); labels are cached by text SHA1 and labeler.",
+            "params": {
+                "labeler": labeler.url,
+                "batch_size": args.batch_size,
+                "concurrency": args.concurrency,
+            },
+        }
+    ]
+    source = {"uri": labeler.url, "kind": "api"}
+    with StepRun(
+        STAGE,
+        args,
+        schema=_schema(),
+        columns=COLUMNS,
+        params=params,
+        input_versions={"text-normalization": args.version},
+        external_sources=[source],
+    ) as run:
+        if run.up_to_date():
+            return 0
+        documents = run.input("text-normalization")
+        run.start(total=documents.rows)
+        client = LabelingClient(
+            labeler.url,
+            labeler.token,
+            batch_size=args.batch_size,
+            concurrency=args.concurrency,
+            timeout=args.timeout,
+            max_retries=args.max_retries,
+            budget=args.budget,
+        )
+        cache = LabelCache(run.store, labeler_id(labeler.url))
+        # Only the small (url, text) pairs are held: a few kB per document for one day's batch.
+        pairs = [(row["url"], row["text"]) for row in documents.records(columns=["url", "text"])]
+        try:
+            labels = client.label(pairs, cache)
+        except LabelingFailed as exc:  # BudgetExhausted too
+            raise StepFailed(f"{exc} (usage this run: {client.usage.as_dict()})") from exc
+        categories: Counter[str] = Counter()
+        for position, row in enumerate(documents.records(columns=list(KEEP))):
+            run.read()
+            label = labels.get(row["url"])
+            if label is None or not label.category:
+                run.reject(
+                    position,
+                    "unlabelable",
+                    "the labeling API returned no category for this document",
+                    row,
+                    url=row["url"],
+                )
+                continue
+            categories[label.category] += 1
+            run.write(
+                {
+                    **row,
+                    "category": label.category,
+                    "label_source": f"api:{host}",
+                    "label_confidence": label.confidence,
+                    "annotators": 1,
+                }
+            )
+        usage = client.usage.as_dict()
+        print(
+            f"[{run.label}] labeling: {usage['paid']} documents paid for, {usage['cached']} from the cache, "
+            f"{usage['requests']} requests, {usage['retries']} retries",
+            flush=True,
+        )
+        run.commit(
+            process=process, extra_stats={"labeling": usage, "categories": dict(sorted(categories.items()))}
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
