@@ -154,8 +154,11 @@ class DatasetWriter:
 
     def close(self) -> None:
         if self.fmt == "parquet":
+            if self._parquet is None:
+                return
             self._flush()
             self._parquet.close()
+            self._parquet = None
         elif not self._handle.closed:
             self._handle.close()
             self.sha1 = self._digest.hexdigest()

@@ -192,6 +192,8 @@ class StepRun:
         if self.writer is not None:
             self.writer.close()
             self.rejects.close()
+            for _dataset, writer, _columns, _description in self.extra_outputs:
+                writer.close()
         if self._workdir is not None:
             self._workdir.cleanup()
 
@@ -226,6 +228,22 @@ class StepRun:
         self.writer = datasets.DatasetWriter(self.stage.fmt, self.schema, work / "out")
         self.rejects = datasets.DatasetWriter("jsonl", REJECT_SCHEMA, work / "rejects")
         self.progress = Progress(self.label, total)
+        self.extra_outputs: list[tuple[str, datasets.DatasetWriter, dict, str]] = []
+        self.artifacts: list[tuple[str, Path]] = []
+
+    def add_output(
+        self, dataset: str, schema: Any, columns: dict[str, str], description: str
+    ) -> datasets.DatasetWriter:
+        """A second dataset in the same folder (post-train's label issues); committed with the main one."""
+        folder = Path(self._workdir.name) / f"extra-{len(self.extra_outputs)}"
+        folder.mkdir()
+        writer = datasets.DatasetWriter(datasets.format_of(dataset), schema, folder)
+        self.extra_outputs.append((dataset, writer, columns, description))
+        return writer
+
+    def add_artifact(self, name: str, path: Path) -> None:
+        """A file that goes beside the dataset (a trained model), listed with its SHA1 in the sidecar."""
+        self.artifacts.append((name, path))
 
     # -- accounting --------------------------------------------------------------------------------------
 
@@ -314,9 +332,44 @@ class StepRun:
             _with_placeholders(reject_meta),
             sha1=self.rejects.sha1,
         )
+        folder = pipeline.dataset_dir(self.stage, self.date, self.version)
+        artifacts = []
+        for name, path in self.artifacts:  # before the sidecar: the sidecar commits everything
+            artifacts.append(
+                {
+                    "name": name,
+                    "uri": self.store.url(folder + name),
+                    "sha1": sidecar.file_sha1(path),
+                    "bytes": path.stat().st_size,
+                }
+            )
+            self.store.upload(path, folder + name)
+        for dataset, writer, columns, description in self.extra_outputs:
+            writer.close()
+            extra = {
+                "dataset": "",
+                "kind": "dataset",
+                "description": description,
+                "stage": {
+                    "name": self.stage.name,
+                    "layer": self.stage.layer,
+                    "path": self.stage.path,
+                    "version": self.version,
+                },
+                **base,
+                "format": writer.fmt,
+                "schema": writer.schema_summary(),
+                "columns": columns,
+                "statistics": _statistics(writer, counts),
+                "sample": writer.stats.sample,
+            }
+            datasets.commit(
+                self.store, folder + dataset, writer.path, _with_placeholders(extra), sha1=writer.sha1
+            )
         meta = {
             "dataset": "",
             "kind": "dataset",
+            **({"artifacts": artifacts} if artifacts else {}),
             "description": self.stage.description,
             "stage": {
                 "name": self.stage.name,
