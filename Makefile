@@ -52,7 +52,7 @@ CLUSTER ?= html-classification
 ARGO_VERSION ?= v4.0.5
 REGISTRY ?= localhost/html-classification
 TAG ?= 0.1.0
-STAGES := raw url-normalization html-parsing text-normalization annotated
+STAGES := raw url-normalization html-parsing text-normalization annotated train post-train
 NAMESPACE ?= argo
 
 cluster-up: ## create the kind cluster with Argo Workflows and MinIO

@@ -121,6 +121,30 @@ STAGES = STAGES + (
             Param("label-source", "api (LABELER_URL, LABELER_TOKEN) or label-studio:FILE", default="api"),
         ),
     ),
+    Stage(
+        name="train",
+        module="steps.train",
+        workflow="train",
+        layer="post-train",
+        path="models",
+        dataset="probabilities.parquet",
+        inputs=("annotated",),
+        description="Out-of-sample class probabilities of a TF-IDF + logistic-regression classifier "
+        "(stratified K-fold), with the model fit on all rows; the run is logged to MLflow.",
+    ),
+    Stage(
+        name="post-train",
+        module="steps.post_train",
+        workflow="clean-lab",
+        layer="post-train",
+        path="post-train",
+        dataset="documents.parquet",
+        inputs=("annotated", "train"),
+        description="The gold documents with the rows cleanlab finds mislabeled removed (or relabeled).",
+        params=(
+            Param("mode", "what to do with mislabeled rows", default="remove", enum=("remove", "relabel")),
+        ),
+    ),
 )
 
 STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)

@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4, help="API requests in flight")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per API request")
     parser.add_argument("--max-retries", type=int, default=6, help="retries of a failing API request")
+    parser.add_argument("--gold", help="gold-standard sample for annotator accuracy: JSON {url: category}")
     args = parser.parse_args(argv)
     return guarded(lambda: annotate(args))
 

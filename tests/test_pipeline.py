@@ -19,6 +19,8 @@ EXPECTED = [
     ("text-normalization", "v1"),
     ("text-normalization", "v2"),
     ("annotated", None),
+    ("train", None),
+    ("post-train", None),
 ]
 
 
@@ -56,15 +58,16 @@ def test_run_builds_every_layer_and_reruns_are_up_to_date(store_uri, small_crawl
         upstream = {
             "text-normalization": metas[("html-parsing", None)],
             "annotated": metas[("text-normalization", "v2")],
+            "post-train": metas[("annotated", None)],
         }.get(key[0], previous)
+        inputs = [
+            metas[(name, "v2" if name == "text-normalization" else None)]
+            for name in pipeline.stage(key[0]).inputs
+        ]
         datasets_in = [s for s in meta["sources"] if s["kind"] == "dataset"]
         assert datasets_in == [
-            {
-                "uri": upstream["dataset"],
-                "kind": "dataset",
-                "sha1": upstream["sha1"],
-                "rows": upstream["statistics"]["rows"],
-            }
+            {"uri": m["dataset"], "kind": "dataset", "sha1": m["sha1"], "rows": m["statistics"]["rows"]}
+            for m in inputs
         ]
         assert stats["input_rows"] == upstream["statistics"]["rows"]
         if key[0] != "text-normalization":
@@ -73,6 +76,13 @@ def test_run_builds_every_layer_and_reruns_are_up_to_date(store_uri, small_crawl
     assert dedup.get("canonical-url", 0) > 0
     assert metas[("text-normalization", "v2")]["process"][-1]["name"]
     assert metas[("raw", None)]["workflow"]["run_id"] == metas[("html-parsing", None)]["workflow"]["run_id"]
+    post = metas[("post-train", None)]
+    assert (
+        post["statistics"]["quarantined"]["by_reason"].get("label-issue", 0)
+        == post["statistics"]["label_issues"]
+        > 0
+    )
+    assert metas[("train", None)]["artifacts"][0]["name"] == "model.joblib"
 
     # every dataset verifies against its sidecar
     uris = [meta["dataset"] for meta in metas.values()]

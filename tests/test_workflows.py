@@ -116,7 +116,7 @@ def test_run_local_matches_medallion_run(backend, shards, small_crawl, tmp_path,
     reference = run_cli("medallion", "run", "--store", ref_store, "--date", DAY, "--input", str(small_crawl))
     assert reference.returncode == 0, reference.stderr.decode()
     ours = committed(dag_store)
-    assert len(ours) == 6 and ours == committed(ref_store)
+    assert len(ours) == 8 and ours == committed(ref_store)
     meta = datasets.read_meta(
         open_store(dag_store), pipeline.dataset_key(pipeline.stage("html-parsing"), DAY)
     )
@@ -141,7 +141,7 @@ def test_until_stops_the_dag(small_crawl, tmp_path):
     )
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     assert set(committed(store)) == {"raw/", "url-normalization/"}
-    assert result.stdout.decode().count("skipped (when)") == 5
+    assert result.stdout.decode().count("skipped (when)") == 7
 
 
 def mutated(tmp_path: Path, name: str, change) -> Path:

@@ -53,6 +53,15 @@ def s3_env(secret: str) -> list:
     ]
 
 
+def mlflow_env() -> list:
+    """Where the train stage logs its runs: the MLflow server named in the ConfigMap."""
+    return [
+        ConfigMapEnv(
+            name="MLFLOW_TRACKING_URI", config_map_name=CONFIG_MAP, config_map_key="mlflow-tracking-uri"
+        )
+    ]
+
+
 def labeler_env() -> list:
     """The labeling API for the annotation stage: its URL from the ConfigMap, its token from a Secret."""
     return [
@@ -87,5 +96,7 @@ RESOURCES = {
         "memory_limit": "3Gi",
     },
     "annotated": {"cpu_request": "250m", "cpu_limit": "1", "memory_request": "256Mi", "memory_limit": "1Gi"},
+    "train": {"cpu_request": "2", "cpu_limit": "2", "memory_request": "1Gi", "memory_limit": "4Gi"},
+    "post-train": {"cpu_request": "500m", "cpu_limit": "1", "memory_request": "512Mi", "memory_limit": "2Gi"},
 }
 ACTIVE_DEADLINE_SECONDS = 2 * 3600

@@ -19,6 +19,7 @@ from workflows.settings import (
     identity,
     image,
     labeler_env,
+    mlflow_env,
     retry_strategy,
     s3_env,
 )
@@ -80,6 +81,7 @@ def container(
         env=[
             *s3_env(identity(stage)),
             *(labeler_env() if stage.name == "annotated" else []),
+            *(mlflow_env() if stage.name == "train" else []),
             Env(name="MEDALLION_WORKFLOW", value="{{inputs.parameters.workflow}}"),
             Env(name="MEDALLION_RUN_ID", value="{{workflow.name}}"),
         ],

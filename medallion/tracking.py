@@ -1,0 +1,67 @@
+"""MLflow: which datasets trained which model.
+
+A training run logs its parameters (input dataset URIs and SHA1s, the text-normalization version),
+its metrics, the input datasets' sidecars as artifacts, and each input dataset with ``mlflow.log_input``:
+source = the dataset's URI, digest = its SHA1 (MLflow caps a digest at 36 characters, so the first 36;
+the full SHA1 is a run parameter and an input tag). The tracking store is ``MLFLOW_TRACKING_URI``, or a
+SQLite file under the local data folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from medallion.store import LocalStore, Store
+
+EXPERIMENT = "html-classification"
+DIGEST_LIMIT = 36
+
+
+def tracking_uri(store: Store) -> str:
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    root = store.root.resolve() if isinstance(store, LocalStore) else Path.cwd()
+    (root / "mlflow").mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
+
+
+def log_training(
+    store: Store,
+    run_name: str,
+    params: dict,
+    metrics: dict[str, float],
+    inputs: list[dict],
+    sidecars: dict[str, str],
+    tags: dict[str, str],
+) -> str:
+    """Log one training run; ``inputs`` are ``{"name", "uri", "sha1", "rows", "context"}``. Returns the run id."""
+    import mlflow
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+
+    mlflow.set_tracking_uri(tracking_uri(store))
+    mlflow.set_experiment(EXPERIMENT)
+    with mlflow.start_run(run_name=run_name) as run:
+        mlflow.set_tags(tags)
+        mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
+        for item in inputs:
+            mlflow.log_param(f"input.{item['name']}.sha1", item["sha1"])
+            dataset = MetaDataset(
+                source=resolve_dataset_source(item["uri"]),
+                name=item["name"],
+                digest=item["sha1"][:DIGEST_LIMIT],
+            )
+            mlflow.log_input(
+                dataset,
+                context=item.get("context", "training"),
+                tags={"sha1": item["sha1"], "rows": str(item.get("rows", ""))},
+            )
+        mlflow.log_metrics(metrics)
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, text in sidecars.items():
+                path = Path(tmp) / name
+                path.write_text(text)
+                mlflow.log_artifact(str(path), artifact_path="sidecars")
+        return run.info.run_id
