@@ -168,6 +168,8 @@ def print_summary(store: Store, day: str) -> None:
                 **{f"dup:{k}": v for k, v in stats["duplicates_removed"]["by_reason"].items()},
             }
             label = stage.name + (f" {meta['stage']['version']}" if meta["stage"].get("version") else "")
+            if not key.endswith("/" + stage.dataset):
+                label += " " + key.rsplit("/", 1)[1].split(".")[0]
             rows.append((label, stats["input_rows"], stats["rows"], drops, meta["dataset"]))
     print(f"{'stage':<24}{'input':>8}{'output':>8}  dropped (by reason)")
     for label, n_in, n_out, drops, _uri in rows:
