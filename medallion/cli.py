@@ -263,6 +263,36 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_export_tasks(args: argparse.Namespace) -> int:
+    """Documents of a text-normalization version that the gold layer has no label for yet."""
+    import json
+
+    from medallion.labelstudio import export_tasks, labeling_config
+    from medallion.synthetic import CATEGORIES
+
+    store = open_store(args.store)
+    source = datasets.Dataset.open(
+        store,
+        pipeline.dataset_key(pipeline.stage("text-normalization"), args.date, args.version),
+        hint="run the pipeline through text-normalization first",
+    )
+    gold = datasets.read_meta(store, pipeline.dataset_key(pipeline.stage("annotated"), args.date))
+    labeled = set()
+    if gold is not None:
+        annotated = datasets.Dataset.open(store, pipeline.dataset_key(pipeline.stage("annotated"), args.date))
+        labeled = {row["url"] for row in annotated.records(columns=["url"])}
+    todo = [row for row in source.records(columns=["url", "title", "text"]) if row["url"] not in labeled]
+    tasks = export_tasks(todo, CATEGORIES)
+    Path(args.out).write_text(json.dumps(tasks, ensure_ascii=False, indent=1))
+    config_path = Path(args.out).with_suffix(".labeling-config.xml")
+    config_path.write_text(labeling_config(CATEGORIES))
+    print(
+        f"wrote {len(tasks):,} tasks to {args.out} ({len(labeled):,} documents already labeled); "
+        f"labeling interface in {config_path}"
+    )
+    return 0
+
+
 # -- parser ----------------------------------------------------------------------------------------------
 
 
@@ -322,6 +352,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     argo.add_parser(sub)
     labeler.add_parser(sub)
+
+    labels = sub.add_parser("labels", help="human labels: export documents as Label Studio tasks")
+    labels_sub = labels.add_subparsers(dest="labels_command", required=True, metavar="COMMAND")
+    export = labels_sub.add_parser(
+        "export-tasks", help="write unlabeled documents as Label Studio tasks (JSON)"
+    )
+    export.add_argument("--store", default=config.default_store(), help=store_help)
+    export.add_argument("--date", required=True, type=parse_date, help="batch date, YYYY-MM-DD")
+    export.add_argument("--version", default="v2", help="text-normalization version to label (default v2)")
+    export.add_argument("--out", required=True, help="tasks file to write (import it into Label Studio)")
+    export.set_defaults(func=cmd_export_tasks)
     return parser
 
 
