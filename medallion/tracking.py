@@ -22,7 +22,8 @@ DIGEST_LIMIT = 36
 def tracking_uri(store: Store) -> str:
     if os.environ.get("MLFLOW_TRACKING_URI"):
         return os.environ["MLFLOW_TRACKING_URI"]
-    root = store.root.resolve() if isinstance(store, LocalStore) else Path.cwd()
+    # The local data folder: the store itself when it is local, else ./data (never the store's bucket).
+    root = store.root.resolve() if isinstance(store, LocalStore) else Path.cwd() / "data"
     (root / "mlflow").mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
 
