@@ -42,7 +42,12 @@ def log_training(
     from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.data.meta_dataset import MetaDataset
 
-    mlflow.set_tracking_uri(tracking_uri(store))
+    uri = tracking_uri(store)
+    mlflow.set_tracking_uri(uri)
+    if uri.startswith("sqlite:///") and mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        # A local store keeps its artifacts beside the database, not in ./mlruns of whatever folder we run in.
+        artifacts = Path(uri[len("sqlite:///") :]).parent / "artifacts"
+        mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts.as_uri())
     mlflow.set_experiment(EXPERIMENT)
     with mlflow.start_run(run_name=run_name) as run:
         mlflow.set_tags(tags)
