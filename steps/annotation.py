@@ -14,46 +14,25 @@ import sys
 from collections import Counter
 from urllib.parse import urlsplit
 
-from medallion import config, pipeline
+from medallion import columns, config, pipeline
 from medallion.labeling import LabelCache, LabelingClient, LabelingFailed, labeler_id
 from medallion.step import StepFailed, StepRun, guarded, step_parser
 
 STAGE = pipeline.stage("annotated")
 KEEP = ("url", "host", "timestamp", "title", "content", "language", "text")
 
-COLUMNS = {
-    "url": "Canonical URL of the page (the document's identity).",
-    "host": "Host of the canonical URL.",
-    "timestamp": "When the page was crawled (UTC).",
-    "title": "The article headline.",
-    "content": "The main content as extracted.",
-    "language": "ISO 639-1 code of the content's language.",
-    "text": "The normalized text that was labeled (from the text-normalization version named in the parameters).",
-    "category": "The document's topic category: the training label.",
-    "label_source": "Where the label came from: api:<labeler host> or label-studio (human annotators).",
-    "label_confidence": "The labeler's confidence (API), or the share of annotators who chose the label (humans).",
-    "annotators": "How many labels the category was decided from (1 for the API).",
-}
+NAMES = [*KEEP, "category", "label_source", "label_confidence", "annotators"]
+COLUMNS = columns.meanings(
+    NAMES,
+    {
+        "text": "The normalized text that was labeled (from the text-normalization version "
+        "named in the parameters)."
+    },
+)
 
 
 def _schema():
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            ("url", pa.string()),
-            ("host", pa.string()),
-            ("timestamp", pa.timestamp("us", tz="UTC")),
-            ("title", pa.string()),
-            ("content", pa.string()),
-            ("language", pa.string()),
-            ("text", pa.string()),
-            ("category", pa.string()),
-            ("label_source", pa.string()),
-            ("label_confidence", pa.float64()),
-            ("annotators", pa.int32()),
-        ]
-    )
+    return columns.schema(NAMES)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from medallion import config, datasets, pipeline, shards
+from medallion import columns, config, datasets, pipeline, shards
 from medallion.parallel import map_parquet, positions
 from medallion.step import StepRun, guarded, step_parser
 
@@ -29,34 +29,12 @@ TIME_LIMIT_SECONDS = 10.0
 LANGID_CHARS = 1000  # language is decided on the first characters of the content: enough, and langid cost grows with length
 MIN_CONTENT_CHARS = 1
 
-COLUMNS = {
-    "url": "Canonical URL of the page (the document's identity).",
-    "host": "Host of the canonical URL.",
-    "timestamp": "When the page was crawled (UTC).",
-    "title": "The article headline, without the site-name suffix.",
-    "content": "The main content as plain text, one paragraph per line; navigation, headers, footers, asides, "
-    "forms, scripts, cookie banners and link-dense blocks removed.",
-    "description": "The page's meta description ('' when it has none).",
-    "language": "ISO 639-1 code of the content's language, detected from the text (py3langid).",
-    "encoding": "Character encoding the page declares in its markup ('' when it declares none).",
-}
+NAMES = ["url", "host", "timestamp", "title", "content", "description", "language", "encoding"]
+COLUMNS = columns.meanings(NAMES)
 
 
 def _schema():
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            ("url", pa.string()),
-            ("host", pa.string()),
-            ("timestamp", pa.timestamp("us", tz="UTC")),
-            ("title", pa.string()),
-            ("content", pa.string()),
-            ("description", pa.string()),
-            ("language", pa.string()),
-            ("encoding", pa.string()),
-        ]
-    )
+    return columns.schema(NAMES)
 
 
 @dataclass(frozen=True)

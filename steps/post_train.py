@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 
-from medallion import pipeline
+from medallion import columns, pipeline
 from medallion.step import StepRun, guarded, step_parser
 
 STAGE = pipeline.stage("post-train")
@@ -31,20 +31,13 @@ KEEP = (
     "annotators",
 )
 
-COLUMNS = {
-    "url": "Canonical URL of the page (the document's identity).",
-    "host": "Host of the canonical URL.",
-    "timestamp": "When the page was crawled (UTC).",
-    "title": "The article headline.",
-    "content": "The main content as extracted.",
-    "language": "ISO 639-1 code of the content's language.",
-    "text": "The normalized text the classifier reads.",
-    "category": "The training label after cleaning.",
-    "label_source": "Where the label came from (api:<host>, label-studio, or cleanlab when relabeled).",
-    "label_confidence": "The labeler's confidence, or cleanlab's probability of the suggested label when relabeled.",
-    "annotators": "How many labels the category was decided from.",
-    "original_category": "The gold label before cleanlab relabeled the row (empty when unchanged).",
-}
+COLUMNS = columns.meanings(
+    list(KEEP),
+    {
+        "category": "The training label after cleaning.",
+        "original_category": "The gold label before cleanlab relabeled the row (empty when unchanged).",
+    },
+)
 ISSUE_COLUMNS = {
     "url": "Canonical URL of the flagged document.",
     "given": "The label the gold layer gave it.",
@@ -58,22 +51,7 @@ ISSUE_COLUMNS = {
 def _schemas():
     import pyarrow as pa
 
-    documents = pa.schema(
-        [
-            ("url", pa.string()),
-            ("host", pa.string()),
-            ("timestamp", pa.timestamp("us", tz="UTC")),
-            ("title", pa.string()),
-            ("content", pa.string()),
-            ("language", pa.string()),
-            ("text", pa.string()),
-            ("category", pa.string()),
-            ("label_source", pa.string()),
-            ("label_confidence", pa.float64()),
-            ("annotators", pa.int32()),
-            ("original_category", pa.string()),
-        ]
-    )
+    documents = columns.schema(list(KEEP), [("original_category", pa.string())])
     issues = pa.schema(
         [
             ("url", pa.string()),

@@ -14,38 +14,18 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from medallion import config, datasets, pipeline, shards, textnorm
+from medallion import columns, config, datasets, pipeline, shards, textnorm
 from medallion.parallel import map_parquet, positions
 from medallion.step import StepFailed, StepRun, guarded, step_parser
 
 STAGE = pipeline.stage("text-normalization")
 
-COLUMNS = {
-    "url": "Canonical URL of the page (the document's identity).",
-    "host": "Host of the canonical URL.",
-    "timestamp": "When the page was crawled (UTC).",
-    "title": "The article headline as extracted (not normalized).",
-    "content": "The main content as extracted (not normalized).",
-    "language": "ISO 639-1 code of the content's language.",
-    "text": "Title and content joined by a blank line, then normalized by this version's rules: the "
-    "classifier's input.",
-}
+NAMES = ["url", "host", "timestamp", "title", "content", "language", "text"]
+COLUMNS = columns.meanings(NAMES)
 
 
 def _schema():
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            ("url", pa.string()),
-            ("host", pa.string()),
-            ("timestamp", pa.timestamp("us", tz="UTC")),
-            ("title", pa.string()),
-            ("content", pa.string()),
-            ("language", pa.string()),
-            ("text", pa.string()),
-        ]
-    )
+    return columns.schema(NAMES)
 
 
 def default_config() -> Path:
