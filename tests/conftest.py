@@ -205,3 +205,11 @@ def labeler_env(labeler_service, monkeypatch) -> Labeler:
     monkeypatch.setenv("LABELER_URL", labeler_service.url)
     monkeypatch.setenv("LABELER_TOKEN", labeler_service.token)
     return labeler_service
+
+
+def build(store: str, crawl: Path, until: str, day: str = "2026-11-23", env: dict | None = None) -> None:
+    """Run the pipeline through ``until`` with the real CLI; fail the test with the CLI's stderr if it fails."""
+    result = run_cli(
+        "medallion", "run", "--store", store, "--date", day, "--input", str(crawl), "--until", until, env=env
+    )
+    assert result.returncode == 0, result.stderr.decode()[-3000:]

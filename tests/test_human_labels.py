@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run_cli
+from conftest import build, run_cli
 
 from medallion import datasets, pipeline
 from medallion.agreement import (
@@ -139,21 +139,7 @@ def test_export_then_import_round_trip():
 @pytest.mark.slow
 def test_annotation_from_label_studio_export(tmp_path, small_crawl):
     store = f"file://{tmp_path / 'store'}"
-    assert (
-        run_cli(
-            "medallion",
-            "run",
-            "--store",
-            store,
-            "--date",
-            DAY,
-            "--input",
-            str(small_crawl),
-            "--until",
-            "text-normalization",
-        ).returncode
-        == 0
-    )
+    build(store, small_crawl, "text-normalization")
     out = tmp_path / "tasks.json"
     exported = run_cli(
         "medallion", "labels", "export-tasks", "--store", store, "--date", DAY, "--out", str(out)

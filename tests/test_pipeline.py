@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import run_cli
+from conftest import build, run_cli
 
 from medallion import datasets, pipeline, sidecar
 from medallion.store import open_store
@@ -190,21 +190,7 @@ def test_quarantine_holds_every_rejected_line_with_its_reason(tmp_path, small_cr
 
 def test_ls_show_verify(tmp_path, small_crawl):
     store = f"file://{tmp_path / 'store'}"
-    assert (
-        run_cli(
-            "medallion",
-            "run",
-            "--store",
-            store,
-            "--date",
-            DAY,
-            "--input",
-            str(small_crawl),
-            "--until",
-            "url-normalization",
-        ).returncode
-        == 0
-    )
+    build(store, small_crawl, "url-normalization")
     listing = run_cli("medallion", "ls", "--store", store).stdout.decode()
     assert "url-normalization" in listing and "raw (rejects)" in listing
     folder = f"{store}/html-classification/preprocess/url-normalization/{DAY}/"

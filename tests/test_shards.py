@@ -6,7 +6,7 @@ import argparse
 from datetime import UTC, datetime
 
 import pytest
-from conftest import run_cli
+from conftest import build, run_cli
 
 from medallion import pipeline, shards
 from medallion.store import open_store
@@ -41,21 +41,7 @@ def test_shard_arguments():
 
 def test_merge_with_a_missing_shard_fails_clearly(tmp_path, small_crawl):
     store = f"file://{tmp_path / 'store'}"
-    assert (
-        run_cli(
-            "medallion",
-            "run",
-            "--store",
-            store,
-            "--date",
-            DAY,
-            "--input",
-            str(small_crawl),
-            "--until",
-            "url-normalization",
-        ).returncode
-        == 0
-    )
+    build(store, small_crawl, "url-normalization")
     assert (
         run_cli("-m", "steps.html_parsing", "--store", store, "--date", DAY, "--shard", "0/2").returncode == 0
     )
