@@ -2,7 +2,7 @@
 
 medallion run --date 2026-11-23 --input crawl.jsonl [--until html-parsing] [--versions v1,v2] [--force]
 medallion demo
-medallion ls | show URI | verify URI...
+medallion ls | show URI | verify URI... | validate URI... | quality URI
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ def stage_argv(stage: pipeline.Stage, args: argparse.Namespace) -> list[str]:
         argv += ["--version", args.annotate_version, "--label-source", args.label_source]
     if args.force:
         argv.append("--force")
+    if getattr(args, "warn_only", False):
+        argv.append("--warn-only")
     return argv
 
 
@@ -91,6 +93,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"{counts['duplicates']:,} duplicates, {counts['recrawls']:,} re-crawls, {counts['junk']:,} junk) "
         f"at {store.url(key)}"
     )
+    gold = write_gold_sample(store, spec)
+    print(
+        f"added {gold:,} documents of this batch to the gold-standard sample the quality report scores labels against"
+    )
     args.input = store.url(key)
     args.until = None
     args.label_source = "api"
@@ -100,6 +106,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print()
         print_summary(store, args.date)
     return code
+
+
+def write_gold_sample(store: Store, spec, every: int = 5) -> int:
+    """Add every ``every``-th article of the synthetic batch, with its true category, to the store's
+    gold-standard sample (as reviewers would: the sample grows batch by batch). Returns how many."""
+    import json
+
+    from medallion.quality import GOLD_SAMPLE_KEY
+    from medallion.store import NotFound
+    from medallion.synthetic import article
+
+    try:
+        sample = json.loads(store.read_bytes(GOLD_SAMPLE_KEY))
+    except NotFound:
+        sample = {}
+    added = {a.url: a.category for a in (article(spec, i) for i in range(0, spec.documents, every))}
+    merged = dict(sorted({**sample, **added}.items()))
+    if merged != sample:
+        store.write_bytes(GOLD_SAMPLE_KEY, json.dumps(merged, indent=1).encode())
+    return len(added)
 
 
 @contextlib.contextmanager
@@ -186,8 +212,14 @@ def print_summary(store: Store, day: str) -> None:
 # -- ls / show / verify ----------------------------------------------------------------------------------
 
 
+MAIN_DATASETS = {stage.dataset for stage in pipeline.STAGES} | {"rejects.jsonl"}
+
+
 def resolve_dataset(uri: str) -> tuple[Store, str]:
-    """A dataset URI (its date folder or its data file) to (store, data-file key)."""
+    """A dataset URI (its date folder or its data file) to (store, data-file key).
+
+    A folder holding several datasets (post-train's documents and label issues) means its stage's main one.
+    """
     store, key = split_uri(uri)
     if key.endswith((".jsonl", ".parquet")):
         return store, key
@@ -197,9 +229,10 @@ def resolve_dataset(uri: str) -> tuple[Store, str]:
         raise StoreError(
             f"no dataset in {uri}: expected a data file with a .meta.yaml sidecar there (medallion ls)"
         )
-    if len(found) > 1:
+    main = [k for k in found if k.rsplit("/", 1)[1] in MAIN_DATASETS]
+    if len(found) > 1 and len(main) != 1:
         raise StoreError(f"{uri} holds several datasets; name one: {', '.join(found)}")
-    return store, found[0]
+    return store, (main or found)[0]
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -263,6 +296,128 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def validate(store: Store, key: str, examples: int = 5) -> tuple[dict, list[str]]:
+    """Re-check a committed dataset: every record against its contract, the counts, the SHA1.
+
+    Returns (what was checked, problems found).
+    """
+    from collections import Counter
+
+    from medallion import contracts
+
+    dataset = datasets.Dataset.open(store, key)
+    kind = (dataset.meta.get("contract") or {}).get("name")
+    problems: list[str] = []
+    if kind not in contracts.KINDS:
+        return {"kind": kind}, [f"the sidecar names no known contract ({kind!r}): rebuild the dataset"]
+    if dataset.meta["contract"]["sha1"] != contracts.fingerprint(kind):
+        problems.append(
+            f"written under another version of schemas/{kind}.schema.json "
+            f"(sha1 {dataset.meta['contract']['sha1'][:12]}); checked against the current one"
+        )
+    contract = contracts.contract(kind)
+    failures: Counter[str] = Counter()
+    shown: list[str] = []
+    rows = 0
+    with datasets.local_copy(store, key) as path:
+        try:
+            for index, record in enumerate(datasets.iter_file(path, datasets.format_of(key))):
+                rows += 1
+                violation = contract.check(record)
+                if violation is not None:
+                    failures[violation.reason()] += 1
+                    if len(shown) < examples:
+                        shown.append(f"row {index}: {violation.field}: {violation.message}")
+        except Exception as exc:  # a corrupted file: say so rather than fail with the reader's error
+            problems.append(f"data cannot be read after {rows} rows ({type(exc).__name__}: {exc})")
+    if failures:
+        summary = ", ".join(f"{reason} x{n}" for reason, n in sorted(failures.items()))
+        problems.append(
+            f"{sum(failures.values())} of {rows} rows break schemas/{kind}.schema.json: {summary}"
+        )
+        problems += [f"  {line}" for line in shown]
+    stats = dataset.meta["statistics"]
+    accounted = stats["rows"] + stats["quarantined"]["total"] + stats["duplicates_removed"]["total"]
+    if dataset.meta.get("kind") != "quarantine" and accounted != stats["input_rows"]:
+        problems.append(
+            f"rows do not reconcile: input {stats['input_rows']} != output {stats['rows']} + quarantined "
+            f"{stats['quarantined']['total']} + deduplicated {stats['duplicates_removed']['total']}"
+        )
+    problems += verify(store, key)
+    return {"kind": kind, "rows": rows}, problems
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for uri in args.uris:
+        store, key = resolve_dataset(uri)
+        checked, problems = validate(store, key)
+        if problems:
+            failed += 1
+            print(f"INVALID {store.url(key)}")
+            for problem in problems:
+                print(f"  {problem}")
+        else:
+            print(
+                f"ok {store.url(key)}: {checked['rows']:,} rows match schemas/{checked['kind']}.schema.json; "
+                "rows reconcile; sha1 verified"
+            )
+    return 1 if failed else 0
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    from medallion.step import quality_report_key
+
+    store, key = split_uri(args.uri)
+    if not key.endswith((".jsonl", ".parquet")):
+        folder = key.rstrip("/") + "/"
+        found = sorted(
+            {
+                k.removesuffix(sidecar.SIDECAR_SUFFIX).removesuffix(".quality.yaml")
+                for k in store.list(folder)
+                if "/" not in k[len(folder) :] and k.endswith((sidecar.SIDECAR_SUFFIX, ".quality.yaml"))
+            }
+        )
+        main = [k for k in found if k.rsplit("/", 1)[1] in MAIN_DATASETS]
+        found = main if len(found) > 1 and len(main) == 1 else found
+        if len(found) != 1:
+            raise StoreError(
+                f"{args.uri} holds {'no dataset' if not found else 'several datasets'}; name the data file"
+                + (f" ({', '.join(store.url(k) for k in found)})" if found else " (medallion ls)")
+            )
+        key = found[0]
+    meta = datasets.read_meta(store, key)
+    failed = None
+    if store.exists(quality_report_key(key)):
+        failed = sidecar.loads_plain(store.read_bytes(quality_report_key(key)))
+    if meta is None and failed is None:
+        raise StoreError(f"no dataset and no quality report at {store.url(key)} (medallion ls)")
+    shown = 0
+    if failed is not None:
+        print(
+            f"{store.url(key)}: the run of {failed['created_at']} FAILED its quality gates and was not committed"
+        )
+        print(_as_table(failed["quality"], args.yaml))
+        shown += 1
+    if meta is not None and meta.get("quality"):
+        if shown:
+            print(f"\nthe committed dataset (of {meta['created_at']}):")
+        else:
+            print(
+                f"{meta['dataset']} ({meta['stage']['name']}, {meta['date']}, {meta['statistics']['rows']:,} rows)"
+            )
+        print(_as_table(meta["quality"], args.yaml))
+    elif meta is not None:
+        print(f"{meta['dataset']} has no quality report (a quarantine dataset): medallion show it instead")
+    return 0 if failed is None else 1
+
+
+def _as_table(report: dict, as_yaml: bool) -> str:
+    from medallion import quality
+
+    return sidecar.dumps(report).rstrip() if as_yaml else quality.table(report)
+
+
 def cmd_export_tasks(args: argparse.Namespace) -> int:
     """Documents of a text-normalization version that the gold layer has no label for yet."""
     import json
@@ -319,6 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--force", action="store_true", help="rebuild datasets even when up to date")
     run.add_argument("--isolate", action="store_true", help="run each stage in its own process")
+    run.add_argument(
+        "--warn-only", action="store_true", help="report failed quality gates instead of stopping"
+    )
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo", help="generate a synthetic crawl, run the whole pipeline, show the results")
@@ -332,6 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--force", action="store_true", help="rebuild datasets even when up to date")
     demo.add_argument("--isolate", action="store_true", help="run each stage in its own process")
+    demo.add_argument(
+        "--warn-only", action="store_true", help="report failed quality gates instead of stopping"
+    )
     demo.set_defaults(func=cmd_demo)
 
     ls = sub.add_parser("ls", help="list datasets in a store")
@@ -347,6 +508,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ver.add_argument("uris", nargs="+", metavar="URI", help="dataset URI: its date folder or its data file")
     ver.set_defaults(func=cmd_verify)
+
+    check = sub.add_parser(
+        "validate",
+        help="check every record of datasets against their contract, their counts and SHA1 (exit 1 if not)",
+    )
+    check.add_argument("uris", nargs="+", metavar="URI", help="dataset URI: its date folder or its data file")
+    check.set_defaults(func=cmd_validate)
+
+    qual = sub.add_parser("quality", help="print a dataset's quality report as a table")
+    qual.add_argument("uri", help="dataset URI: its date folder or its data file")
+    qual.add_argument("--yaml", action="store_true", help="print the report as YAML instead")
+    qual.set_defaults(func=cmd_quality)
 
     from medallion import argo, labeler
 

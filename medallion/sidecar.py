@@ -63,6 +63,14 @@ def loads(text: str | bytes, where: str = "sidecar") -> dict:
     return validate(meta, where)
 
 
+def loads_plain(text: str | bytes) -> dict:
+    """A YAML mapping that is not a sidecar (a failed run's quality report)."""
+    value = yaml.safe_load(text)
+    if not isinstance(value, dict):
+        raise SidecarError("expected a YAML mapping")
+    return value
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

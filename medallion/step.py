@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from medallion import config, datasets, pipeline, sidecar
+from medallion import config, contracts, datasets, pipeline, quality, sidecar
 from medallion.config import RunContext
 from medallion.pipeline import Stage
 from medallion.store import open_store
@@ -72,6 +72,11 @@ def step_parser(stage: Stage, description: str | None = None) -> argparse.Argume
     )
     parser.add_argument("--date", required=True, type=parse_date, help="batch date, YYYY-MM-DD")
     parser.add_argument("--force", action="store_true", help="rebuild even when the output is up to date")
+    parser.add_argument(
+        "--warn-only",
+        action="store_true",
+        help="report failed quality gates (config/quality.yaml) instead of failing the step",
+    )
     if stage.shardable:
         from medallion.shards import parse_shard, positive
 
@@ -150,6 +155,9 @@ class StepRun:
         self.stage = stage
         self.date = args.date
         self.force = args.force
+        self.warn_only = getattr(args, "warn_only", False)
+        self.quality_config = quality.load_config()
+        self.contract = contracts.contract(stage.name)
         self.output_params = Path(args.output_params) if args.output_params else None
         self.version = version
         self.params = params
@@ -168,6 +176,10 @@ class StepRun:
             self.inputs[name] = datasets.Dataset.open(
                 self.store, key, hint=f"run stage {name} for {self.date} first (medallion run --until {name})"
             )
+            try:
+                contracts.check_dataset(self.inputs[name].meta, name)
+            except contracts.ContractError as exc:
+                raise StepFailed(f"[{self.label}] input {name}: {exc}") from exc
         self.sources = list(external_sources or []) + [
             {"uri": ds.uri, "kind": "dataset", "sha1": ds.sha1, "rows": ds.rows}
             for ds in self.inputs.values()
@@ -192,8 +204,8 @@ class StepRun:
         if self.writer is not None:
             self.writer.close()
             self.rejects.close()
-            for _dataset, writer, _columns, _description in self.extra_outputs:
-                writer.close()
+            for _dataset, checked, _columns, _description in self.extra_outputs:
+                checked.writer.close()
         if self._workdir is not None:
             self._workdir.cleanup()
 
@@ -204,10 +216,15 @@ class StepRun:
         meta = datasets.read_meta(self.store, self.key)
         if meta is None:
             return False
+        checked = meta.get("quality") or {}
         same = (
             _source_ids(meta.get("sources", [])) == _source_ids(self.sources)
             and meta.get("parameters") == _plain(self.params)
             and meta.get("code_version") == sidecar.code_version()
+            and (meta.get("contract") or {}).get("sha1") == contracts.fingerprint(self.stage.name)
+            and (checked.get("config") or {}).get("sha1") == self.quality_config.sha1
+            # A dataset committed past failed gates with --warn-only is rebuilt (and fails) without it.
+            and (checked.get("passed", False) or self.warn_only)
         )
         if same:
             print(f"[{self.label}] up to date: {self.store.url(self.key)} (sha1 {meta['sha1']})", flush=True)
@@ -228,16 +245,26 @@ class StepRun:
         self.writer = datasets.DatasetWriter(self.stage.fmt, self.schema, work / "out")
         self.rejects = datasets.DatasetWriter("jsonl", REJECT_SCHEMA, work / "rejects")
         self.progress = Progress(self.label, total)
-        self.extra_outputs: list[tuple[str, datasets.DatasetWriter, dict, str]] = []
+        self.profile = quality.Profile(self.stage.name, self.date)
+        self.upstream = {name: quality.Profile(name, self.date, keys_only=True) for name in self.inputs}
+        self.extra_outputs: list[tuple[str, CheckedWriter, dict, str]] = []
         self.artifacts: list[tuple[str, Path]] = []
 
     def add_output(
         self, dataset: str, schema: Any, columns: dict[str, str], description: str
-    ) -> datasets.DatasetWriter:
-        """A second dataset in the same folder (post-train's label issues); committed with the main one."""
+    ) -> CheckedWriter:
+        """A second dataset in the same folder (post-train's label issues); committed with the main one.
+
+        Its contract is ``schemas/<file stem>.schema.json``.
+        """
         folder = Path(self._workdir.name) / f"extra-{len(self.extra_outputs)}"
         folder.mkdir()
-        writer = datasets.DatasetWriter(datasets.format_of(dataset), schema, folder)
+        kind = dataset.split(".", 1)[0]
+        writer = CheckedWriter(
+            datasets.DatasetWriter(datasets.format_of(dataset), schema, folder),
+            kind,
+            quality.Profile(kind, self.date),
+        )
         self.extra_outputs.append((dataset, writer, columns, description))
         return writer
 
@@ -252,17 +279,67 @@ class StepRun:
         self.input_rows += n
         self.progress.tick(n)
 
-    def write(self, row: dict) -> None:
-        self.writer.write(row)
+    def valid_input(self, name: str, position: int, row: dict) -> bool:
+        """Check a row read from input ``name`` against that input's contract (the columns read).
 
-    def write_line(self, line: bytes, row: dict) -> None:
-        self.writer.write_line(line, row)
+        A row that breaks it is quarantined as ``input-contract:<field>:<rule>`` and False is returned.
+        """
+        violation = contracts.contract(name, tuple(row)).check(row)
+        if violation is not None:
+            self.reject(
+                position,
+                violation.reason("input-contract"),
+                f"input {name} breaks schemas/{name}.schema.json at {violation.field}: {violation.message}",
+                row,
+                url=_url(row),
+            )
+            return False
+        self.upstream[name].add(row)
+        return True
+
+    def write(self, row: dict, position: int | None = None) -> None:
+        """Write an output row, or quarantine it when it breaks the stage's contract.
+
+        ``position``: the row's position in the input (default: the last row read).
+        """
+        if self._conforms(row, position):
+            self.writer.write(row)
+            self.profile.add(row)
+
+    def write_line(self, line: bytes, row: dict, position: int | None = None) -> None:
+        if self._conforms(row, position):
+            self.writer.write_line(line, row)
+            self.profile.add(row)
+
+    def _conforms(self, row: dict, position: int | None) -> bool:
+        violation = self.contract.check(row)
+        if violation is None:
+            return True
+        self.reject(
+            self.input_rows - 1 if position is None else position,
+            violation.reason(),
+            f"the output breaks schemas/{self.stage.name}.schema.json at {violation.field}: {violation.message}",
+            row,
+            url=_url(row),
+        )
+        return False
 
     def reject(self, position: int, reason: str, detail: str, record: Any, url: str | None = None) -> None:
+        entry = {
+            "position": position,
+            "reason": reason,
+            "detail": detail,
+            "url": url,
+            "record": jsonable(record),
+        }
+        violation = contracts.contract("rejects").check(entry)
+        if violation is not None:
+            raise StepFailed(
+                f"[{self.label}] a quarantine record breaks schemas/rejects.schema.json at "
+                f"{violation.field}: {violation.message}. This is a bug in the stage: please report it."
+            )
         self.quarantined[reason] += 1
-        self.rejects.write(
-            {"position": position, "reason": reason, "detail": detail, "url": url, "record": jsonable(record)}
-        )
+        self.rejects.write(entry)
 
     def deduplicated(self, rule: str, n: int = 1) -> None:
         self.duplicates[rule] += n
@@ -288,6 +365,7 @@ class StepRun:
             "quarantined": _counts(self.quarantined),
             "reconciled": True,
         }
+        report = self._quality()
         ended = sidecar.now()
         execution = {
             "start": self.started_at,
@@ -308,23 +386,26 @@ class StepRun:
             "code_version": sidecar.code_version(),
             "execution": execution,
         }
+        stage_meta = {
+            "name": self.stage.name,
+            "layer": self.stage.layer,
+            "path": self.stage.path,
+            "version": self.version,
+        }
         reject_meta = {
             "dataset": "",
             "kind": "quarantine",
             "description": f"Records the {self.label} stage rejected for {self.date}, each with its reason.",
-            "stage": {
-                "name": self.stage.name,
-                "layer": "quarantine",
-                "path": self.stage.path,
-                "version": self.version,
-            },
+            "stage": {**stage_meta, "layer": "quarantine"},
             **base,
             "format": "jsonl",
             "schema": REJECT_SCHEMA,
             "columns": REJECT_COLUMNS,
+            "contract": contracts.describe("rejects"),
             "statistics": _statistics(self.rejects, counts),
             "sample": self.rejects.stats.sample,
         }
+        # The rejects are committed even when a gate stops the dataset: they are what explains it.
         datasets.commit(
             self.store,
             self.quarantine_key,
@@ -332,6 +413,7 @@ class StepRun:
             _with_placeholders(reject_meta),
             sha1=self.rejects.sha1,
         )
+        self._enforce_gates(report)
         folder = pipeline.dataset_dir(self.stage, self.date, self.version)
         artifacts = []
         for name, path in self.artifacts:  # before the sidecar: the sidecar commits everything
@@ -344,24 +426,22 @@ class StepRun:
                 }
             )
             self.store.upload(path, folder + name)
-        for dataset, writer, columns, description in self.extra_outputs:
+        for dataset, checked, columns, description in self.extra_outputs:
+            writer = checked.writer
             writer.close()
             extra = {
                 "dataset": "",
                 "kind": "dataset",
                 "description": description,
-                "stage": {
-                    "name": self.stage.name,
-                    "layer": self.stage.layer,
-                    "path": self.stage.path,
-                    "version": self.version,
-                },
+                "stage": stage_meta,
                 **base,
                 "format": writer.fmt,
                 "schema": writer.schema_summary(),
                 "columns": columns,
+                "contract": contracts.describe(checked.kind),
                 "statistics": _statistics(writer, counts),
                 "sample": writer.stats.sample,
+                "quality": self._measure(checked.profile, writer, dataset, gates=()),
             }
             datasets.commit(
                 self.store, folder + dataset, writer.path, _with_placeholders(extra), sha1=writer.sha1
@@ -371,23 +451,21 @@ class StepRun:
             "kind": "dataset",
             **({"artifacts": artifacts} if artifacts else {}),
             "description": self.stage.description,
-            "stage": {
-                "name": self.stage.name,
-                "layer": self.stage.layer,
-                "path": self.stage.path,
-                "version": self.version,
-            },
+            "stage": stage_meta,
             **base,
             "format": self.stage.fmt,
             "schema": self.writer.schema_summary(),
             "columns": self.columns,
+            "contract": contracts.describe(self.stage.name),
             "statistics": {**_statistics(self.writer, counts), **(extra_stats or {})},
             "sample": self.writer.stats.sample,
             "quarantine": self.store.url(self.quarantine_key),
+            "quality": report,
         }
         meta = datasets.commit(
             self.store, self.key, self.writer.path, _with_placeholders(meta), sha1=self.writer.sha1
         )
+        self.store.delete(quality_report_key(self.key))  # a failed run's report no longer applies
         print(
             f"[{self.label}] wrote {output_rows:,} rows to {meta['dataset']} (sha1 {meta['sha1']}); "
             f"quarantined {sum(self.quarantined.values()):,}, deduplicated {sum(self.duplicates.values()):,}",
@@ -395,6 +473,83 @@ class StepRun:
         )
         self._write_output_params(meta)
         return meta
+
+    # -- quality -----------------------------------------------------------------------------------------
+
+    def _quality(self) -> dict:
+        """The quality report of the main output, with its gates evaluated."""
+        gates = self.quality_config.gates_for(self.stage.name)
+        return self._measure(self.profile, self.writer, self.stage.dataset, gates)
+
+    def _measure(
+        self, profile: quality.Profile, writer: datasets.DatasetWriter, dataset: str, gates: tuple
+    ) -> dict:
+        main = self.stage.inputs[0] if self.stage.inputs else None
+        gold, why = (None, "")
+        if profile.categories:
+            gold, why = quality.load_gold(self.store, self.quality_config)
+        folder = pipeline.dataset_dir(self.stage, self.date, self.version)
+        report = quality.report(
+            profile,
+            nulls=writer.stats.nulls,
+            input_rows=self.input_rows,
+            quarantined=dict(self.quarantined) if profile is self.profile else {},
+            upstream=self.upstream.get(main) if main else None,
+            upstream_name=self.inputs[main].uri if main else None,
+            quality_config=self.quality_config,
+            gold=gold,
+            gold_why=why,
+            history=quality.earlier_profiles(
+                self.store,
+                folder[: -len(self.date) - 1],
+                dataset,
+                self.date,
+                int(self.quality_config.drift.get("history", quality.DRIFT_DEFAULTS["history"])),
+            ),
+        )
+        results = quality.evaluate(report, gates)
+        return {
+            **report,
+            "gates": results,
+            "passed": not quality.failures(results),
+            "warn_only": self.warn_only,
+            "config": {
+                "path": str(self.quality_config.path.relative_to(config.REPO_ROOT))
+                if self.quality_config.path.is_relative_to(config.REPO_ROOT)
+                else str(self.quality_config.path),
+                "sha1": self.quality_config.sha1,
+            },
+        }
+
+    def _enforce_gates(self, report: dict) -> None:
+        """Print every failed gate; stop the step on an error gate unless --warn-only."""
+        errors = quality.failures(report["gates"])
+        for result in quality.failures(report["gates"], "warn") + (errors if self.warn_only else []):
+            print(f"[{self.label}] quality warning: {quality.describe_failure(result)}", flush=True)
+        if not errors or self.warn_only:
+            return
+        key = quality_report_key(self.key)
+        self.store.write_bytes(
+            key,
+            sidecar.dumps(
+                {
+                    "dataset": self.store.url(self.key),
+                    "committed": False,
+                    "stage": self.stage.name,
+                    "version": self.version,
+                    "date": self.date,
+                    "created_at": sidecar.now(),
+                    "quarantine": self.store.url(self.quarantine_key),
+                    "quality": report,
+                }
+            ).encode(),
+        )
+        checks = "; ".join(quality.describe_failure(result) for result in errors)
+        raise StepFailed(
+            f"[{self.label}] quality gate failed: {checks} (config/quality.yaml). The output was not "
+            f"committed. Report: {self.store.url(key)}; rejects: {self.store.url(self.quarantine_key)}. "
+            "Fix the input, or rerun with --warn-only to commit it anyway."
+        )
 
     def _write_output_params(self, meta: dict) -> None:
         if self.output_params is None:
@@ -405,6 +560,35 @@ class StepRun:
         (self.output_params / "sha1").write_text(meta["sha1"])
         (self.output_params / "rows").write_text(str(meta["statistics"]["rows"]))
         (self.output_params / "sidecar.yaml").write_text(sidecar.dumps(meta))
+
+
+class CheckedWriter:
+    """An extra output's writer that holds each row to its contract and profiles it for quality."""
+
+    def __init__(self, writer: datasets.DatasetWriter, kind: str, profile: quality.Profile):
+        self.writer = writer
+        self.kind = kind
+        self.profile = profile
+
+    def write(self, row: dict) -> None:
+        violation = contracts.contract(self.kind).check(row)
+        if violation is not None:
+            raise StepFailed(
+                f"a {self.kind} row breaks schemas/{self.kind}.schema.json at {violation.field}: "
+                f"{violation.message}. This is a bug in the stage: please report it."
+            )
+        self.writer.write(row)
+        self.profile.add(row)
+
+
+def quality_report_key(data_key: str) -> str:
+    """Where a run that failed its quality gates leaves its report (the dataset itself is not committed)."""
+    return data_key + ".quality.yaml"
+
+
+def _url(row: Any) -> str | None:
+    url = row.get("url") if isinstance(row, dict) else None
+    return url if isinstance(url, str) else None
 
 
 def _counts(counter: Counter) -> dict:

@@ -108,6 +108,8 @@ def annotate_with_api(args) -> int:
         categories: Counter[str] = Counter()
         for position, row in enumerate(documents.records(columns=list(KEEP))):
             run.read()
+            if not run.valid_input("text-normalization", position, row):
+                continue
             label = labels.get(row["url"])
             if label is None or not label.category:
                 run.reject(
@@ -126,7 +128,8 @@ def annotate_with_api(args) -> int:
                     "label_source": f"api:{host}",
                     "label_confidence": label.confidence,
                     "annotators": 1,
-                }
+                },
+                position,
             )
         usage = client.usage.as_dict()
         print(

@@ -69,6 +69,8 @@ def annotate_with_humans(args, export_path: str) -> int:
             print(f"[{run.label}] warning: {warning}", flush=True)
         for position, row in enumerate(documents.records(columns=list(KEEP))):
             run.read()
+            if not run.valid_input("text-normalization", position, row):
+                continue
             votes = report.per_document.get(row["url"], {})
             label = majority_label(list(votes.values()))
             if label is None:
@@ -84,7 +86,8 @@ def annotate_with_humans(args, export_path: str) -> int:
                     "label_source": "label-studio",
                     "label_confidence": round(share, 4),
                     "annotators": len(votes),
-                }
+                },
+                position,
             )
         run.commit(
             process=process,

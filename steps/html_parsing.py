@@ -161,6 +161,8 @@ def parse(args) -> int:
             items = shards.read_shards(run.store, keys) if args.merge else parsed(path, limits, workers)
             for position, record, result in items:
                 run.read()
+                if not run.valid_input("url-normalization", position, record):
+                    continue
                 if isinstance(result, tuple):
                     reason, detail, html = result
                     page = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
@@ -169,7 +171,7 @@ def parse(args) -> int:
                     )
                     continue
                 languages[result["language"] or "unknown"] += 1
-                run.write({**record, **result})
+                run.write({**record, **result}, position)
         run.commit(process=process, extra_stats={"languages": dict(sorted(languages.items()))})
         for key in keys:
             run.store.delete(key)

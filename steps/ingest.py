@@ -147,7 +147,10 @@ def local_input(spec: str) -> Iterator[tuple[Path, dict]]:
 def main(argv: list[str] | None = None) -> int:
     parser = step_parser(STAGE)
     parser.add_argument(
-        "--input", required=True, help="crawler JSON Lines: a path, '-' for stdin, or a store URI"
+        "--input",
+        default="",
+        help="crawler JSON Lines: a path, '-' for stdin, or a store URI "
+        "(default: the store's landing/<date>/crawl.jsonl)",
     )
     parser.add_argument("--max-html-chars", type=int, default=MAX_HTML_CHARS, help="page-size limit")
     args = parser.parse_args(argv)
@@ -181,7 +184,9 @@ def ingest(args) -> int:
                         run.reject(position, exc.reason, exc.detail, text)
                         continue
                     run.write_line(
-                        line, {"url": record.url, "html": record.html, "timestamp": record.timestamp}
+                        line,
+                        {"url": record.url, "html": record.html, "timestamp": record.timestamp},
+                        position,
                     )
             source["rows"] = run.input_rows
             run.commit(process=process)

@@ -111,6 +111,8 @@ def clean(args) -> int:
         actions: Counter[str] = Counter()
         for position, row in enumerate(gold.records(columns=list(KEEP))):
             run.read()
+            if not run.valid_input("annotated", position, row):
+                continue
             if row["url"] not in seen:
                 run.reject(
                     position,
@@ -122,7 +124,7 @@ def clean(args) -> int:
                 continue
             issue = flagged.get(row["url"])
             if issue is None:
-                run.write({**row, "original_category": None})
+                run.write({**row, "original_category": None}, position)
                 continue
             action = "removed" if args.mode == "remove" else "relabeled"
             actions[action] += 1
@@ -153,7 +155,8 @@ def clean(args) -> int:
                         "label_source": "cleanlab",
                         "label_confidence": issue["suggested_probability"],
                         "original_category": issue["given"],
-                    }
+                    },
+                    position,
                 )
         run.commit(
             process=process,

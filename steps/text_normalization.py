@@ -93,9 +93,10 @@ def run_version(args, version: str, specs: list, workers: int) -> None:
         keys = shards.merge_keys(run, args.merge)
         with datasets.local_copy(source.store, source.key) as path:
             items = shards.read_shards(run.store, keys) if args.merge else normalized(path, specs, workers)
-            for _position, row, text in items:
+            for position, row, text in items:
                 run.read()
-                run.write({**row, "text": text})
+                if run.valid_input("html-parsing", position, row):
+                    run.write({**row, "text": text}, position)
         run.commit(process=rules)
         for key in keys:
             run.store.delete(key)

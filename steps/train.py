@@ -76,6 +76,8 @@ def train(args) -> int:
         kept = []
         for position, row in enumerate(rows):
             run.read()
+            if not run.valid_input("annotated", position, row):
+                continue
             if row["category"] in rare:
                 run.reject(
                     position,
@@ -86,14 +88,17 @@ def train(args) -> int:
                     url=row["url"],
                 )
             else:
-                kept.append(row)
+                kept.append((position, row))
+        positions, kept = [p for p, _ in kept], [r for _, r in kept]
         if len({row["category"] for row in kept}) < 2:
             raise StepFailed(
                 f"[{run.label}] fewer than two classes with at least {config.folds} rows: nothing to train"
             )
         result = fit([r["text"] for r in kept], [r["category"] for r in kept], config)
         index = {c: i for i, c in enumerate(result.classes)}
-        for row, probs, predicted in zip(kept, result.probabilities, result.predicted, strict=True):
+        for position, row, probs, predicted in zip(
+            positions, kept, result.probabilities, result.predicted, strict=True
+        ):
             run.write(
                 {
                     "url": row["url"],
@@ -101,7 +106,8 @@ def train(args) -> int:
                     "predicted": predicted,
                     "given_probability": float(probs[index[row["category"]]]),
                     "probabilities": [float(p) for p in probs],
-                }
+                },
+                position,
             )
         issues = find_issues([r["category"] for r in kept], result.probabilities, result.classes)
         metrics = {k: float(v) for k, v in result.metrics.items() if isinstance(v, int | float)}

@@ -211,7 +211,8 @@ def normalize(args) -> int:
                         "timestamp": parse_timestamp(record["timestamp"]),
                         "copies": copies,
                         "html": record["html"],
-                    }
+                    },
+                    position,
                 )
         run.commit(process=process)
     return 0
@@ -221,6 +222,8 @@ def _keys(run: StepRun, records: Iterable[dict], min_title_words: int, content: 
     """First pass: key each row; a row that cannot be keyed is quarantined (bronze should not hold one)."""
     for position, record in enumerate(records):
         run.read()
+        if not run.valid_input("raw", position, record):
+            continue
         try:
             url = canonicalize(record["url"])
             timestamp = parse_timestamp(record["timestamp"])

@@ -38,6 +38,7 @@ def _meta(**over):
         "process": [],
         "parameters": {},
         "code_version": "0.1.0+abc",
+        "contract": {"name": "raw", "schema": "schemas/raw.schema.json", "sha1": "b" * 40},
         "execution": {
             "start": "2026-11-24T00:00:00Z",
             "end": "2026-11-24T00:00:01Z",
@@ -103,6 +104,11 @@ def test_sidecar_schema_accepts_good_and_names_bad_fields():
         sidecar.validate(bad)
     with pytest.raises(sidecar.SidecarError, match="reconciled"):
         sidecar.validate(_meta(statistics={**_meta()["statistics"], "reconciled": False}))
+    with pytest.raises(sidecar.SidecarError, match="contract"):
+        sidecar.validate({k: v for k, v in _meta().items() if k != "contract"})
+    # a dataset (not a quarantine) must carry its quality report
+    with pytest.raises(sidecar.SidecarError, match="quality"):
+        sidecar.validate(_meta(kind="dataset"))
 
 
 def test_commit_writes_sidecar_last_and_readers_need_it(tmp_path):

@@ -74,7 +74,17 @@ def test_bad_pages_are_quarantined_and_the_batch_survives(tmp_path):
     crawl.write_text("\n".join(pages) + "\n")
     store = f"file://{tmp_path / 'store'}"
     run = run_cli(
-        "medallion", "run", "--store", store, "--date", DAY, "--input", str(crawl), "--until", "html-parsing"
+        "medallion",
+        "run",
+        "--store",
+        store,
+        "--date",
+        DAY,
+        "--input",
+        str(crawl),
+        "--until",
+        "html-parsing",
+        "--warn-only",  # four of five pages are bad: far past the gate, on purpose
     )
     assert run.returncode == 0, run.stderr.decode()
     parse_stage = pipeline.stage("html-parsing")
@@ -90,7 +100,9 @@ def test_bad_pages_are_quarantined_and_the_batch_survives(tmp_path):
     assert {r["url"] for r in rejects} >= {"https://a.example/deep", "https://a.example/nav-only"}
     assert all(r["record"]["html"] for r in rejects)
 
-    small = run_cli("-m", "steps.html_parsing", "--store", store, "--date", DAY, "--max-html-chars", "1000")
+    small = run_cli(
+        "-m", "steps.html_parsing", "--store", store, "--date", DAY, "--max-html-chars", "1000", "--warn-only"
+    )
     assert small.returncode == 0, small.stderr.decode()
     meta = datasets.read_meta(open_store(store), pipeline.dataset_key(parse_stage, DAY))
     assert meta["statistics"]["quarantined"]["by_reason"]["html-too-large"] >= 2

@@ -1,0 +1,278 @@
+"""Data contracts: the schema files, the records they accept and reject, and steps that enforce them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import jsonschema
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from conftest import build, run_cli
+
+from medallion import columns, contracts, datasets, pipeline, sidecar
+from medallion.store import open_store
+
+DAY = "2026-11-23"
+MOMENT = datetime(2026, 11, 23, 8, tzinfo=UTC)
+DOC = {
+    "url": "https://a.example/news/story",
+    "host": "a.example",
+    "timestamp": MOMENT,
+    "title": "A story",
+    "content": "The content.",
+    "description": "",
+    "language": "en",
+    "encoding": "",
+    "text": "a story the content",
+    "category": "sports",
+    "label_source": "api:labeler:8080",
+    "label_confidence": 0.9,
+    "annotators": 1,
+}
+GOOD = {
+    "raw": {"url": "https://A.example/x?utm_source=y", "html": "<p>x</p>", "timestamp": "2026-11-23T08:00:00Z", "extra": 1},
+    "url-normalization": {
+        "url": DOC["url"],
+        "source_url": "https://www.a.example/news/story/",
+        "host": "a.example",
+        "timestamp": MOMENT,
+        "copies": 2,
+        "html": "<p>x</p>",
+    },
+    "html-parsing": {k: DOC[k] for k in ("url", "host", "timestamp", "title", "content", "description", "language", "encoding")},
+    "text-normalization": {k: DOC[k] for k in ("url", "host", "timestamp", "title", "content", "language", "text")},
+    "annotated": {k: v for k, v in DOC.items() if k not in ("description", "encoding")},
+    "post-train": {**{k: v for k, v in DOC.items() if k not in ("description", "encoding")}, "original_category": None},
+    "train": {"url": DOC["url"], "category": "sports", "predicted": "health", "given_probability": 0.2, "probabilities": [0.2, 0.8]},
+    "label-issues": {"url": DOC["url"], "given": "sports", "suggested": "health", "score": 0.1, "suggested_probability": 0.8, "action": "removed"},
+    "rejects": {"position": 3, "reason": "invalid-json", "detail": "not JSON", "url": None, "record": "{"},
+}  # fmt: skip
+BAD = [
+    ("raw", {"url": "javascript:alert(1)"}, "contract:url:pattern"),
+    ("raw", {"html": ""}, "contract:html:minlength"),
+    ("raw", {"timestamp": 1732345678}, "contract:timestamp:type"),
+    ("url-normalization", {"copies": 0}, "contract:copies:minimum"),
+    ("url-normalization", {"url": "https://a.example/x#frag"}, "contract:url:pattern"),
+    ("html-parsing", {"content": " \n "}, "contract:content:pattern"),
+    ("html-parsing", {"language": "English"}, "contract:language:pattern"),
+    ("html-parsing", {"url": "https://a.example/" + "x" * 9000}, "contract:url:maxlength"),
+    ("text-normalization", {"text": ""}, "contract:text:minlength"),
+    ("text-normalization", {"unexpected": 1}, "contract:unexpected:additionalproperties"),
+    ("annotated", {"label_confidence": 1.5}, "contract:label_confidence:maximum"),
+    ("annotated", {"label_source": "somewhere"}, "contract:label_source:pattern"),
+    ("annotated", {"annotators": 0}, "contract:annotators:minimum"),
+    ("post-train", {"original_category": 3}, "contract:original_category:type"),
+    ("train", {"probabilities": [0.5, 1.5]}, "contract:probabilities.1:maximum"),
+    ("label-issues", {"action": "deleted"}, "contract:action:enum"),
+    ("rejects", {"reason": "Not A Reason"}, "contract:reason:pattern"),
+]
+
+
+@pytest.mark.parametrize("kind", [*contracts.KINDS, contracts.SHARED])
+def test_every_contract_is_valid_json_schema(kind):
+    jsonschema.Draft202012Validator.check_schema(contracts.load(kind))
+
+
+def test_shared_column_definitions_mean_what_the_code_says():
+    defs = contracts.load(contracts.SHARED)["$defs"]
+    assert set(defs) == set(columns.COLUMNS)
+    for name, (_arrow, meaning) in columns.COLUMNS.items():
+        assert defs[name]["description"] == meaning, name
+
+
+def test_every_stage_has_a_contract_matching_its_columns():
+    from steps import annotation, html_parsing, post_train, text_normalization, train, url_normalization
+
+    for stage, names in [
+        ("url-normalization", url_normalization._schema().names),
+        ("html-parsing", html_parsing._schema().names),
+        ("text-normalization", text_normalization._schema().names),
+        ("annotated", annotation._schema().names),
+        ("train", train._schema().names),
+        ("post-train", post_train._schemas()[0].names),
+        ("label-issues", post_train._schemas()[1].names),
+    ]:
+        assert list(contracts.load(stage)["properties"]) == list(names), stage
+    assert set(pipeline.STAGE_NAMES) <= set(contracts.KINDS)
+
+
+@pytest.mark.parametrize("kind", contracts.KINDS)
+def test_good_records_pass(kind):
+    assert contracts.contract(kind).violations(GOOD[kind]) == []
+
+
+@pytest.mark.parametrize("kind,change,reason", BAD, ids=[r for _, _, r in BAD])
+def test_bad_records_name_the_field_and_rule(kind, change, reason):
+    record = {**GOOD[kind], **change}
+    found = contracts.contract(kind).check(record)
+    assert found is not None and found.reason() == reason
+
+
+def test_a_missing_field_and_a_non_object_are_named():
+    record = {k: v for k, v in GOOD["html-parsing"].items() if k != "title"}
+    assert contracts.contract("html-parsing").check(record).reason() == "contract:title:required"
+    assert contracts.contract("raw").check(["x"]).reason() == "contract:(record):type"
+
+
+def test_a_narrowed_contract_checks_only_the_columns_read():
+    narrowed = contracts.contract("url-normalization", ("url", "host", "timestamp"))
+    assert narrowed.check({"url": DOC["url"], "host": "a.example", "timestamp": MOMENT}) is None
+    assert narrowed.check({"url": "nope", "host": "a.example", "timestamp": MOMENT}).field == "url"
+    with pytest.raises(contracts.ContractError, match="no column"):
+        contracts.contract("html-parsing", ("url", "html"))
+    # a crawler's extra fields are allowed in raw: not checked, and not a new compiled contract each
+    assert contracts.contract("raw", ("url", "crawler_id")) is contracts.contract("raw", ("url",))
+
+
+def test_check_dataset_refuses_another_contract_or_missing_columns():
+    meta = {
+        "dataset": "d",
+        "contract": {"name": "html-parsing"},
+        "schema": dict.fromkeys(GOOD["html-parsing"], "string"),
+    }
+    contracts.check_dataset(meta, "html-parsing")
+    with pytest.raises(
+        contracts.ContractError, match="written under contract 'html-parsing', not 'annotated'"
+    ):
+        contracts.check_dataset(meta, "annotated")
+    narrow = {**meta, "schema": {"url": "string"}}
+    with pytest.raises(contracts.ContractError, match="lacks the column"):
+        contracts.check_dataset(narrow, "html-parsing")
+
+
+# -- steps enforce their contracts -------------------------------------------------------------------------
+
+
+def _crawl(tmp_path, pages: list[tuple[str, str]]):
+    path = tmp_path / "crawl.jsonl"
+    with open(path, "w") as out:
+        for i, (title, body) in enumerate(pages):
+            html = f"<html><head><title>{title}</title></head><body><article>{body}</article></body></html>"
+            out.write(
+                json.dumps(
+                    {
+                        "url": f"https://news.example/a/{i}",
+                        "html": html,
+                        "timestamp": f"{DAY}T0{i % 9}:00:00Z",
+                    }
+                )
+                + "\n"
+            )
+    return path
+
+
+def test_an_output_row_that_breaks_the_contract_is_quarantined_with_field_and_rule(tmp_path):
+    """A rule set that leaves no text: the row goes to quarantine as contract:text:..., not into silver."""
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "text-normalization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "versions": {
+                    "digits": {
+                        "description": "keep no digits",
+                        "rules": ["remove_numbers", "remove_punctuation"],
+                    }
+                }
+            }
+        )
+    )
+    (config_dir / "quality.yaml").write_text((contracts.REPO_ROOT / "config" / "quality.yaml").read_text())
+    pages = [("2026", "<p>12 345 678, 910.</p>")] + [
+        (f"Story number {w}", f"<p>Words about {w} happen here.</p>") for w in "abcdefghi"
+    ]
+    store = f"file://{tmp_path / 'store'}"
+    env = {"MEDALLION_CONFIG_DIR": str(config_dir)}
+    result = run_cli(
+        "medallion", "run", "--store", store, "--date", DAY, "--input", str(_crawl(tmp_path, pages)),
+        "--until", "text-normalization", "--warn-only", env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    s = open_store(store)
+    stage = pipeline.stage("text-normalization")
+    meta = datasets.Dataset.open(s, pipeline.dataset_key(stage, DAY, "digits")).meta
+    assert meta["statistics"]["rows"] == 9
+    assert meta["statistics"]["quarantined"]["by_reason"] == {"contract:text:minlength": 1}
+    assert meta["contract"] == contracts.describe("text-normalization")
+    assert meta["quality"]["validity"]["schema_pass_rate"] == 0.9
+    rejects = list(datasets.Dataset.open(s, pipeline.quarantine_key(stage, DAY, "digits")).records())
+    assert rejects[0]["reason"] == "contract:text:minlength"
+    assert "schemas/text-normalization.schema.json at text" in rejects[0]["detail"]
+    assert rejects[0]["url"] == "https://news.example/a/0"
+
+
+def _tamper(store, key: str, change) -> None:
+    """Rewrite a committed Parquet dataset with ``change`` applied to its rows, and re-seal its sidecar,
+    as a buggy writer that still produced a well-formed sidecar would."""
+    with datasets.local_copy(store, key) as path:
+        table = pq.read_table(path)
+        rows = change(table.to_pylist())
+        import pyarrow as pa
+
+        pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path)
+        meta = datasets.read_meta(store, key)
+        meta["sha1"] = sidecar.file_sha1(path)
+        meta["bytes"] = path.stat().st_size
+    store.write_bytes(sidecar.sidecar_key(key), sidecar.dumps(meta).encode())
+
+
+def test_an_input_row_that_breaks_its_contract_is_quarantined_and_validate_finds_it(tmp_path, small_crawl):
+    store_uri = f"file://{tmp_path / 'store'}"
+    build(store_uri, small_crawl, "html-parsing")
+    store = open_store(store_uri)
+    key = pipeline.dataset_key(pipeline.stage("html-parsing"), DAY)
+
+    def corrupt(rows):
+        rows[2]["language"] = "ENGLISH"
+        rows[5]["url"] = "not a url"
+        return rows
+
+    _tamper(store, key, corrupt)
+    uri = store.url(key)
+    result = run_cli("medallion", "validate", uri)
+    assert result.returncode == 1
+    out = result.stdout.decode()
+    assert "INVALID" in out and "2 of" in out
+    assert "contract:language:pattern x1" in out and "contract:url:pattern x1" in out
+    assert "row 2: language:" in out
+    rows = datasets.Dataset.open(store, key).rows
+    result = run_cli(
+        "-m", "steps.text_normalization", "--store", store_uri, "--date", DAY, "--versions", "v1"
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    meta = datasets.Dataset.open(
+        store, pipeline.dataset_key(pipeline.stage("text-normalization"), DAY, "v1")
+    ).meta
+    assert meta["statistics"]["input_rows"] == rows
+    assert meta["statistics"]["quarantined"]["by_reason"] == {
+        "input-contract:language:pattern": 1,
+        "input-contract:url:pattern": 1,
+    }
+    assert meta["statistics"]["rows"] == rows - 2
+
+
+def test_validate_passes_every_dataset_of_a_built_store(tmp_path, small_crawl):
+    store_uri = f"file://{tmp_path / 'store'}"
+    build(store_uri, small_crawl, "text-normalization")
+    store = open_store(store_uri)
+    uris = [store.url(k) for k in datasets.find_datasets(store, "html-classification/")]
+    assert len(uris) == 10  # five datasets and their five quarantines
+    result = run_cli("medallion", "validate", *uris)
+    assert result.returncode == 0, result.stdout.decode()
+    assert result.stdout.decode().count("ok ") == len(uris)
+
+
+def test_a_step_refuses_an_input_written_under_another_contract(tmp_path, small_crawl):
+    store_uri = f"file://{tmp_path / 'store'}"
+    build(store_uri, small_crawl, "url-normalization")
+    store = open_store(store_uri)
+    key = pipeline.dataset_key(pipeline.stage("url-normalization"), DAY)
+    meta = datasets.read_meta(store, key)
+    meta["contract"]["name"] = "raw"
+    store.write_bytes(sidecar.sidecar_key(key), sidecar.dumps(meta).encode())
+    result = run_cli("-m", "steps.html_parsing", "--store", store_uri, "--date", DAY)
+    assert result.returncode == 1
+    err = result.stderr.decode()
+    assert "input url-normalization" in err and "written under contract 'raw'" in err and "--force" in err
