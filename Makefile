@@ -46,6 +46,7 @@ bench: $(STAMP) ## run the benchmarks (throughput, memory, extraction quality an
 	$(PY) bench/extraction.py
 	$(PY) bench/pipeline_speed.py
 	$(PY) bench/throughput.py
+	$(PY) bench/quality_overhead.py
 
 # --- cluster: kind + Argo Workflows v4.0 (the version hera 7.1 is generated from) + MinIO ---------------
 CLUSTER ?= html-classification

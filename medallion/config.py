@@ -68,6 +68,17 @@ def progress_interval() -> float:
         raise ConfigError(f"MEDALLION_PROGRESS_SECONDS must be a number of seconds, got {raw!r}") from exc
 
 
+def warn_only() -> bool:
+    """Whether failed quality gates only warn (``MEDALLION_WARN_ONLY``: true or false, default false).
+
+    The stages' ``--warn-only`` flag defaults to this, so an Argo parameter can set it for every step.
+    """
+    raw = (os.environ.get("MEDALLION_WARN_ONLY") or "false").strip().lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise ConfigError(f"MEDALLION_WARN_ONLY must be true or false, got {raw!r}")
+    return raw in ("true", "1")
+
+
 def worker_count() -> int:
     """Processes a CPU-bound stage may use (``MEDALLION_WORKERS``, default: every core)."""
     raw = os.environ.get("MEDALLION_WORKERS")

@@ -75,7 +75,9 @@ def step_parser(stage: Stage, description: str | None = None) -> argparse.Argume
     parser.add_argument(
         "--warn-only",
         action="store_true",
-        help="report failed quality gates (config/quality.yaml) instead of failing the step",
+        default=config.warn_only(),
+        help="report failed quality gates (config/quality.yaml) instead of failing the step "
+        "(default: MEDALLION_WARN_ONLY)",
     )
     if stage.shardable:
         from medallion.shards import parse_shard, positive
@@ -439,7 +441,8 @@ class StepRun:
                 "schema": writer.schema_summary(),
                 "columns": columns,
                 "contract": contracts.describe(checked.kind),
-                "statistics": _statistics(writer, counts),
+                # Its rows are a listing of rows the step flagged, each one input row: nothing dropped.
+                "statistics": _statistics(writer, _own_counts(writer)),
                 "sample": writer.stats.sample,
                 "quality": self._measure(checked.profile, writer, dataset, gates=()),
             }
@@ -593,6 +596,15 @@ def _url(row: Any) -> str | None:
 
 def _counts(counter: Counter) -> dict:
     return {"total": sum(counter.values()), "by_reason": dict(sorted(counter.items()))}
+
+
+def _own_counts(writer: datasets.DatasetWriter) -> dict:
+    return {
+        "input_rows": writer.stats.rows,
+        "duplicates_removed": _counts(Counter()),
+        "quarantined": _counts(Counter()),
+        "reconciled": True,
+    }
 
 
 def _statistics(writer: datasets.DatasetWriter, counts: dict) -> dict:

@@ -351,3 +351,22 @@ def test_apply_and_backfill_speak_argos_api():
 def test_argo_commands_without_a_server_say_what_to_set():
     result = run_cli("medallion", "workflows", "submit", "-p", "date=2026-11-23", env={"ARGO_SERVER": ""})
     assert result.returncode == 1 and b"ARGO_SERVER" in result.stderr
+
+
+def test_the_warn_only_parameter_reaches_every_step(tmp_path):
+    """A batch past the ingest gate fails the rendered DAG; warn-only=true lets it through, committed."""
+    crawl = tmp_path / "crawl.jsonl"
+    good = {"url": "https://a.example/x", "html": "<p>x</p>", "timestamp": f"{DAY}T01:00:00Z"}
+    crawl.write_text(json.dumps(good) + "\n" + "not json\n" * 3)
+    store = f"file://{tmp_path / 'dag'}"
+    argv = ["medallion", "workflows", "run-local", str(RENDERED), "--store", store]
+    argv += ["-p", f"date={DAY}", "-p", f"input={crawl}", "-p", "until=raw"]
+    failed = run_cli(*argv)
+    assert failed.returncode == 1
+    assert b"quality gate failed: validity.quarantine_rate = 0.75" in failed.stderr
+    assert committed(store) == {}
+    passed = run_cli(*argv, "-p", "warn-only=true")
+    assert passed.returncode == 0, passed.stderr.decode()[-2000:]
+    assert b"quality warning: validity.quarantine_rate = 0.75" in passed.stdout
+    meta = datasets.read_meta(open_store(store), pipeline.dataset_key(pipeline.stage("raw"), DAY))
+    assert meta["quality"]["warn_only"] is True

@@ -24,6 +24,12 @@ ARGUMENTS = [
     ("bucket", "", "S3 bucket (optionally bucket/prefix) that holds the datasets.", ()),
     ("webhook", "", "Optional URL that receives a JSON summary when the run fails.", ()),
     (
+        "warn-only",
+        "false",
+        "true: a failed quality gate (config/quality.yaml) is reported and the run goes on.",
+        ("false", "true"),
+    ),
+    (
         "shards",
         "1",
         "Shards html-parsing and text-normalization fan out over (same result for any number).",
@@ -47,7 +53,12 @@ def task_arguments(index: int) -> dict[str, str]:
         if index == 0
         else f"{{{{tasks.{STAGES[0].name}.outputs.parameters.date}}}}"
     )
-    args = {"bucket": "{{workflow.parameters.bucket}}", "date": date, "workflow": NAME}
+    args = {
+        "bucket": "{{workflow.parameters.bucket}}",
+        "date": date,
+        "workflow": NAME,
+        "warn-only": "{{workflow.parameters.warn-only}}",
+    }
     for param in stage.params:
         args[param.name] = f"{{{{workflow.parameters.{param.name}}}}}"
     return args

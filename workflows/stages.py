@@ -38,6 +38,12 @@ def stage_parameters(stage: Stage) -> list[Parameter]:
         Parameter(name="bucket", description="S3 bucket (or bucket/prefix) holding the datasets"),
         Parameter(name="date", description="batch date: YYYY-MM-DD, or yesterday"),
         Parameter(name="workflow", value=stage.workflow, description="workflow name recorded in the sidecar"),
+        Parameter(
+            name="warn-only",
+            value="false",
+            enum=["false", "true"],
+            description="true: failed quality gates are reported, and the dataset committed anyway",
+        ),
     ]
     for param in stage.params:
         params.append(Parameter(name=param.name, value=param.default or "", description=param.help))
@@ -84,6 +90,7 @@ def container(
             *(mlflow_env() if stage.name == "train" else []),
             Env(name="MEDALLION_WORKFLOW", value="{{inputs.parameters.workflow}}"),
             Env(name="MEDALLION_RUN_ID", value="{{workflow.name}}"),
+            Env(name="MEDALLION_WARN_ONLY", value="{{inputs.parameters.warn-only}}"),
         ],
         resources=Resources(**RESOURCES[stage.name]),
         retry_strategy=retry_strategy(),

@@ -1,0 +1,85 @@
+"""What contracts and quality profiling cost per row, against what each stage costs per row.
+
+Builds a synthetic batch through text-normalization, then re-runs, on every dataset's own rows, exactly
+what a step does per written row: the contract check and the quality profile. Prints microseconds per row
+and the share of the stage's measured duration (from its sidecar).
+
+    .venv/bin/python bench/quality_overhead.py [--documents 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from medallion import cli, contracts, datasets, pipeline, quality  # noqa: E402
+from medallion.store import open_store  # noqa: E402
+from medallion.synthetic import CrawlSpec, write_crawl  # noqa: E402
+
+DAY = "2026-11-23"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--documents", type=int, default=2000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        crawl = Path(tmp) / "crawl.jsonl"
+        with open(crawl, "w") as out:
+            write_crawl(CrawlSpec(date=DAY, documents=args.documents, seed=5), out)
+        store_uri = f"file://{tmp}/store"
+        code = cli.main(
+            [
+                "run",
+                "--store",
+                store_uri,
+                "--date",
+                DAY,
+                "--input",
+                str(crawl),
+                "--until",
+                "text-normalization",
+            ]
+        )
+        if code:
+            return code
+        store = open_store(store_uri)
+        print(
+            f"\n{'dataset':<22}{'rows':>7}{'contract us/row':>17}{'profile us/row':>16}{'share of stage':>16}"
+        )
+        for name, version in [
+            ("raw", None),
+            ("url-normalization", None),
+            ("html-parsing", None),
+            ("text-normalization", "v2"),
+        ]:
+            key = pipeline.dataset_key(pipeline.stage(name), DAY, version)
+            dataset = datasets.Dataset.open(store, key)
+            rows = list(dataset.records())
+            contract = contracts.contract(name)
+            started = time.perf_counter()
+            for row in rows:
+                contract.check(row)
+            checked = time.perf_counter() - started
+            profile = quality.Profile(name, DAY)
+            started = time.perf_counter()
+            for row in rows:
+                profile.add(row)
+            profiled = time.perf_counter() - started
+            stage_seconds = dataset.meta["execution"]["duration_seconds"]
+            share = (checked + profiled) / stage_seconds if stage_seconds else 0.0
+            print(
+                f"{name + (' ' + version if version else ''):<22}{len(rows):>7,}"
+                f"{checked / len(rows) * 1e6:>17.1f}{profiled / len(rows) * 1e6:>16.1f}{share:>16.1%}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
