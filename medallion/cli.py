@@ -21,7 +21,7 @@ from pathlib import Path
 from medallion import config, datasets, pipeline, sidecar
 from medallion.config import DATASET_ROOT, ConfigError
 from medallion.step import StepFailed, parse_date
-from medallion.store import Store, StoreError, open_store, split_uri
+from medallion.store import AccessDenied, Store, StoreError, open_store, split_uri
 
 PIPELINE_WORKFLOW = "html-classification"
 
@@ -181,11 +181,16 @@ def _sha1_of(store: Store, key: str) -> str:
 def print_summary(store: Store, day: str) -> None:
     """Per-stage rows, drops by reason, and where each dataset is."""
     rows = []
+    hidden: list[str] = []
     for stage in pipeline.STAGES:
         for key in sorted(datasets.find_datasets(store, f"{DATASET_ROOT}/{stage.path}/")):
             if f"/{day}/" not in key:
                 continue
-            meta = datasets.read_meta(store, key)
+            try:
+                meta = datasets.read_meta(store, key)
+            except AccessDenied:  # the analyst identity reads no raw data
+                hidden.append(store.url(key))
+                continue
             if meta is None:
                 continue
             stats = meta["statistics"]
@@ -206,6 +211,8 @@ def print_summary(store: Store, day: str) -> None:
         store_, key = resolve_dataset(uri)
         state = "verified" if not verify(store_, key) else "MISMATCH (run medallion verify)"
         print(f"  {label:<22} {uri}  [{state}]")
+    for uri in hidden:
+        print(f"  (not readable with these credentials: {uri})")
     print("\nnext: medallion ls, medallion show URI, medallion verify URI")
 
 
@@ -259,6 +266,19 @@ def cmd_show(args: argparse.Namespace) -> int:
     store, key = resolve_dataset(args.uri)
     dataset = datasets.Dataset.open(store, key)
     print(sidecar.dumps(dataset.meta), end="")
+    versions = store.versions(sidecar.sidecar_key(key))
+    if not versions:
+        print("# versions: this store keeps none (a versioned S3 or MinIO bucket does)")
+        return 0
+    print(f"# versions of this dataset ({len(versions)}), newest first:")
+    for version in versions:
+        try:
+            meta = sidecar.loads(store.read_version(sidecar.sidecar_key(key), version["version"]))
+            what = f"sha1 {meta['sha1']}  rows {meta['statistics']['rows']:,}  created {meta['created_at']}"
+        except (StoreError, sidecar.SidecarError):
+            what = "(sidecar version unreadable)"
+        mark = "current" if version["latest"] else "earlier"
+        print(f"#   {mark:<8} {version['version']}  {version['modified']}  {what}")
     return 0
 
 
@@ -521,10 +541,11 @@ def build_parser() -> argparse.ArgumentParser:
     qual.add_argument("--yaml", action="store_true", help="print the report as YAML instead")
     qual.set_defaults(func=cmd_quality)
 
-    from medallion import argo, labeler
+    from medallion import argo, labeler, policies
 
     argo.add_parser(sub)
     labeler.add_parser(sub)
+    policies.add_parser(sub)
 
     labels = sub.add_parser("labels", help="human labels: export documents as Label Studio tasks")
     labels_sub = labels.add_subparsers(dest="labels_command", required=True, metavar="COMMAND")

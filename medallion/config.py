@@ -50,13 +50,49 @@ class RunContext:
 class S3Settings:
     endpoint_url: str | None
     region: str
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    max_attempts: int = 5
+
+
+def _number(name: str, default: float, kind=float):
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a {kind.__name__}, got {raw!r}") from exc
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
 
 
 def s3_settings() -> S3Settings:
-    """S3 endpoint and region from the standard AWS variables (credentials are left to boto3's chain)."""
+    """S3 endpoint and region from the standard AWS variables (credentials are left to boto3's chain),
+    and the bounds on a slow or unreachable endpoint: ``MEDALLION_S3_CONNECT_TIMEOUT`` (seconds, default 5),
+    ``MEDALLION_S3_READ_TIMEOUT`` (60) and ``MEDALLION_S3_MAX_ATTEMPTS`` (5, retries included)."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return S3Settings(endpoint_url=endpoint, region=region)
+    return S3Settings(
+        endpoint_url=endpoint,
+        region=region,
+        connect_timeout=_number("MEDALLION_S3_CONNECT_TIMEOUT", 5.0),
+        read_timeout=_number("MEDALLION_S3_READ_TIMEOUT", 60.0),
+        max_attempts=_number("MEDALLION_S3_MAX_ATTEMPTS", 5, int),
+    )
+
+
+def s3_identity() -> str:
+    """The name of the S3 identity this process runs as (``MEDALLION_IDENTITY``), for error messages;
+    '' when unset. Never the access key: that stays out of logs."""
+    return os.environ.get("MEDALLION_IDENTITY", "")
+
+
+def lease_seconds() -> float:
+    """How long a step's lease on its dataset lasts before another run may take it over
+    (``MEDALLION_LEASE_SECONDS``, default 3 hours: longer than a step's deadline)."""
+    return _number("MEDALLION_LEASE_SECONDS", 3 * 3600.0)
 
 
 def progress_interval() -> float:

@@ -39,10 +39,15 @@ class Stage:
     versioned: bool = False  # one dataset per named version (text-normalization v1, v2, ...)
     shardable: bool = False  # can fan out over shards of its input and merge (--shard K/N, --merge N)
     params: tuple[Param, ...] = field(default_factory=tuple)
+    role: str = ""  # the S3 identity it runs as (medallion/policies.py), when it differs from the name
 
     @property
     def fmt(self) -> str:
         return self.dataset.rsplit(".", 1)[-1]
+
+    @property
+    def identity(self) -> str:
+        return self.role or self.name
 
 
 STAGES: tuple[Stage, ...] = (
@@ -55,6 +60,7 @@ STAGES: tuple[Stage, ...] = (
         dataset="crawl.jsonl",
         inputs=(),
         description="The crawler's daily batch as received: every valid JSON Lines record, byte for byte.",
+        role="ingest",
         params=(
             Param(
                 "input",
@@ -116,6 +122,7 @@ STAGES = STAGES + (
         dataset="documents.parquet",
         inputs=("text-normalization",),
         description="Documents with a topic category from the labeling API or from human labels.",
+        role="annotation",
         params=(
             Param("annotate-version", "text-normalization version to label", default="v2", flag="version"),
             Param("label-source", "api (LABELER_URL, LABELER_TOKEN) or label-studio:FILE", default="api"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -26,7 +27,7 @@ from typing import Any
 from medallion import config, contracts, datasets, pipeline, quality, sidecar
 from medallion.config import RunContext
 from medallion.pipeline import Stage
-from medallion.store import open_store
+from medallion.store import NotFound, StoreError, open_store
 
 REJECT_RECORD_LIMIT = 1 << 20  # a quarantined record keeps at most 1 MiB per field, with its full size noted
 
@@ -44,6 +45,9 @@ REJECT_COLUMNS = {
     "url": "The record's URL when it had one, for tracing.",
     "record": "The rejected record itself (long strings cut at 1 MiB, noting their full length).",
 }
+
+
+LEASE_NAME = "_lease.json"  # beside the dataset while a run builds it
 
 
 class StepFailed(RuntimeError):
@@ -196,6 +200,7 @@ class StepRun:
         self.progress: Progress | None = None
         self.started_at = sidecar.now()
         self._t0 = time.monotonic()
+        self._lease: str | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -203,6 +208,14 @@ class StepRun:
         return self
 
     def __exit__(self, *exc_info) -> None:
+        if self._lease is not None:
+            try:
+                self.store.delete(self._lease)
+            except StoreError as exc:  # the endpoint is gone: the next run takes the lease over
+                print(
+                    f"[{self.label}] warning: could not release the lease: {exc}", file=sys.stderr, flush=True
+                )
+            self._lease = None
         if self.writer is not None:
             self.writer.close()
             self.rejects.close()
@@ -219,10 +232,13 @@ class StepRun:
         if meta is None:
             return False
         checked = meta.get("quality") or {}
+        same_sources = _source_ids(meta.get("sources", [])) == _source_ids(self.sources)
+        same_params = meta.get("parameters") == _plain(self.params)
+        if not (same_sources and same_params):
+            self._refuse_overwrite(meta, same_sources)
+            return False
         same = (
-            _source_ids(meta.get("sources", [])) == _source_ids(self.sources)
-            and meta.get("parameters") == _plain(self.params)
-            and meta.get("code_version") == sidecar.code_version()
+            meta.get("code_version") == sidecar.code_version()
             and (meta.get("contract") or {}).get("sha1") == contracts.fingerprint(self.stage.name)
             and (checked.get("config") or {}).get("sha1") == self.quality_config.sha1
             # A dataset committed past failed gates with --warn-only is rebuilt (and fails) without it.
@@ -233,11 +249,35 @@ class StepRun:
             self._write_output_params(meta)
         return same
 
+    def _refuse_overwrite(self, meta: dict, same_sources: bool) -> None:
+        """A committed dataset built from other inputs or parameters is replaced only with --force."""
+        if self.force:
+            return
+        what = "parameters" if same_sources else "inputs"
+        if what == "parameters":
+            detail = f"committed {json.dumps(meta.get('parameters'), sort_keys=True)}, now {json.dumps(_plain(self.params), sort_keys=True)}"
+        else:
+            old = {s.get("uri"): s.get("sha1") for s in meta.get("sources", [])}
+            detail = (
+                "; ".join(
+                    f"{s['uri']} sha1 {str(old.get(s['uri']))[:12]} -> {str(s.get('sha1'))[:12]}"
+                    for s in self.sources
+                    if old.get(s["uri"]) != s.get("sha1")
+                )
+                or "a different set of sources"
+            )
+        raise StepFailed(
+            f"[{self.label}] {meta['dataset']} is committed (sha1 {meta['sha1'][:12]}, created "
+            f"{meta['created_at']}) from other {what} ({detail}). Nothing was overwritten: rerun with --force "
+            "to replace it (a versioned bucket keeps the replaced version; medallion show lists them)."
+        )
+
     def input(self, name: str) -> datasets.Dataset:
         return self.inputs[name]
 
     def start(self, total: int | None = None) -> None:
-        """Open the output writers; call after ``up_to_date`` said no."""
+        """Take the dataset's lease, then open the output writers; call after ``up_to_date`` said no."""
+        self._take_lease()
         self._workdir = tempfile.TemporaryDirectory(
             prefix=f"medallion-{self.stage.name}-", dir=self.store.scratch_dir()
         )
@@ -251,6 +291,45 @@ class StepRun:
         self.upstream = {name: quality.Profile(name, self.date, keys_only=True) for name in self.inputs}
         self.extra_outputs: list[tuple[str, CheckedWriter, dict, str]] = []
         self.artifacts: list[tuple[str, Path]] = []
+
+    def _take_lease(self) -> None:
+        """One run at a time builds a dataset: a lease object created only if absent (a conditional write).
+
+        The loser exits with who holds it; a lease older than MEDALLION_LEASE_SECONDS (a run that died)
+        is taken over.
+        """
+        key = pipeline.dataset_dir(self.stage, self.date, self.version) + LEASE_NAME
+        now = time.time()
+        lease = {
+            "run_id": self.context.run_id,
+            "workflow": self.context.workflow,
+            "host": _hostname(),
+            "pid": os.getpid(),
+            "taken": sidecar.now(),
+            "expires_epoch": now + config.lease_seconds(),
+        }
+        for _attempt in range(2):
+            if self.store.create(key, json.dumps(lease).encode()):
+                self._lease = key
+                return
+            try:
+                holder = json.loads(self.store.read_bytes(key))
+            except (NotFound, ValueError):
+                continue  # released (or half written) in between: try again
+            stale = _stale(holder, now, self.context.run_id)
+            if stale:
+                print(
+                    f"[{self.label}] taking over the lease of run {holder.get('run_id')}: {stale}", flush=True
+                )
+                self.store.delete(key)
+                continue
+            raise StepFailed(
+                f"[{self.label}] another run is building this dataset now: run {holder.get('run_id')} "
+                f"({holder.get('workflow')}) on {holder.get('host')} since {holder.get('taken')}. "
+                f"Wait for it to finish; if it died, its lease {self.store.url(key)} expires by itself "
+                f"(MEDALLION_LEASE_SECONDS) or can be deleted."
+            )
+        raise StepFailed(f"[{self.label}] could not take the lease {self.store.url(key)}: retry the step")
 
     def add_output(
         self, dataset: str, schema: Any, columns: dict[str, str], description: str
@@ -582,6 +661,22 @@ class CheckedWriter:
             )
         self.writer.write(row)
         self.profile.add(row)
+
+
+def _stale(holder: dict, now: float, run_id: str) -> str:
+    """Why a lease no longer protects a live run ('' when it does)."""
+    if holder.get("expires_epoch", 0) < now:
+        return "it expired"
+    if holder.get("run_id") == run_id:
+        return "it is this run's own, left by an attempt that failed (a retry)"
+    if holder.get("host") == _hostname() and isinstance(holder.get("pid"), int):
+        try:
+            os.kill(holder["pid"], 0)
+        except ProcessLookupError:
+            return "its process on this host has died"
+        except PermissionError:
+            return ""
+    return ""
 
 
 def quality_report_key(data_key: str) -> str:

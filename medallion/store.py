@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-from medallion.config import DATASET_ROOT, ConfigError, s3_settings
+from medallion.config import DATASET_ROOT, ConfigError, s3_identity, s3_settings
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 MULTIPART_CHUNKSIZE = 16 * 1024 * 1024
@@ -26,6 +26,10 @@ class StoreError(RuntimeError):
 
 class NotFound(StoreError):
     """The object does not exist."""
+
+
+class AccessDenied(StoreError):
+    """The identity's policy does not allow the operation; the message names the identity and the path."""
 
 
 class Store(ABC):
@@ -60,6 +64,18 @@ class Store(ABC):
     def scratch_dir(self) -> Path | None:
         """Where a step's temporary files go: beside the data for a local store, so commit is a rename."""
         return None
+
+    @abstractmethod
+    def create(self, key: str, data: bytes) -> bool:
+        """Write ``key`` only if it does not exist yet, atomically; False when it already did."""
+
+    def versions(self, key: str) -> list[dict]:
+        """Earlier and current versions of ``key``, newest first (``version``, ``modified``, ``latest``);
+        [] where the store keeps none."""
+        return []
+
+    def read_version(self, key: str, version: str) -> bytes:
+        raise NotFound(f"{self.url(key)}: this store keeps no versions")
 
     @abstractmethod
     def list(self, prefix: str) -> Iterator[str]:
@@ -101,6 +117,16 @@ class LocalStore(Store):
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)
+
+    def create(self, key: str, data: bytes) -> bool:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(target, "xb") as handle:  # O_CREAT | O_EXCL: one creator wins
+                handle.write(data)
+        except FileExistsError:
+            return False
+        return True
 
     def download(self, key: str, path: Path) -> None:
         try:
@@ -184,14 +210,36 @@ class S3Store(Store):
             if code in ("NoSuchKey", "404", "NotFound"):
                 return NotFound(f"{self.url(key)} does not exist")
             if code in ("AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-                return StoreError(
-                    f"access denied: cannot {action} {self.url(key)} with the current credentials "
-                    f"({code}); check this identity's policy allows it"
+                who = s3_identity()
+                who = (
+                    f"identity {who!r}" if who else "the current credentials (MEDALLION_IDENTITY names them)"
+                )
+                return AccessDenied(
+                    f"access denied: {who} may not {action} {self.url(key)} ({code}). Each stage may write "
+                    "only its own prefixes: see its policy (medallion policies render), or run the step "
+                    "as the identity that owns this path"
                 )
             if code == "NoSuchBucket":
                 return StoreError(
                     f"bucket {self.bucket!r} does not exist: create it before running ({action} {key})"
                 )
+        from botocore.exceptions import ConnectionError as EndpointDown
+        from botocore.exceptions import HTTPClientError, ReadTimeoutError
+
+        settings = s3_settings()
+        exc = _cause(exc, (ReadTimeoutError, EndpointDown, HTTPClientError)) or exc
+        if isinstance(exc, ReadTimeoutError):
+            return StoreError(
+                f"could not {action} {self.url(key)}: the S3 endpoint did not answer within "
+                f"{settings.read_timeout:g}s ({settings.max_attempts} attempts); it is overloaded or down. "
+                "Rerun when it is back (MEDALLION_S3_READ_TIMEOUT sets the limit)"
+            )
+        if isinstance(exc, EndpointDown | HTTPClientError):
+            return StoreError(
+                f"could not {action} {self.url(key)}: the S3 endpoint {settings.endpoint_url or 'of AWS'} "
+                f"cannot be reached or dropped the connection ({settings.max_attempts} attempts: "
+                f"{type(exc).__name__}). Nothing was committed; rerun when it is back"
+            )
         return StoreError(f"could not {action} {self.url(key)}: {exc}")
 
     def exists(self, key: str) -> bool:
@@ -252,6 +300,62 @@ class S3Store(Store):
         except Exception as exc:
             raise self._fail(exc, "delete", key) from exc
 
+    def create(self, key: str, data: bytes) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            # A conditional write: S3 and MinIO refuse it when the key exists, so one creator wins.
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, IfNoneMatch="*")
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in (
+                "PreconditionFailed",
+                "ConditionalRequestConflict",
+                "412",
+            ):
+                return False
+            raise self._fail(exc, "create", key) from exc
+        except Exception as exc:
+            raise self._fail(exc, "create", key) from exc
+
+    def versions(self, key: str) -> list[dict]:
+        full = self._key(key)
+        try:
+            pages = self.client.get_paginator("list_object_versions").paginate(
+                Bucket=self.bucket, Prefix=full
+            )
+            found = [
+                {
+                    "version": v["VersionId"],
+                    "modified": v["LastModified"].isoformat(),
+                    "latest": v["IsLatest"],
+                }
+                for page in pages
+                for v in page.get("Versions", [])
+                if v["Key"] == full
+            ]
+        except Exception as exc:
+            raise self._fail(exc, "list versions of", key) from exc
+        return sorted(found, key=lambda v: v["modified"], reverse=True)
+
+    def read_version(self, key: str, version: str) -> bytes:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key), VersionId=version)
+            return response["Body"].read()
+        except Exception as exc:
+            raise self._fail(exc, f"read version {version} of", key) from exc
+
+
+def _cause(exc: BaseException, kinds: tuple) -> BaseException | None:
+    """The first exception of ``kinds`` in ``exc``'s chain (boto3's transfers wrap the network error)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kinds):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
 
 def _transfer_config():
     from boto3.s3.transfer import TransferConfig
@@ -271,9 +375,9 @@ def _s3_client():
         endpoint_url=settings.endpoint_url,
         region_name=settings.region,
         config=Config(
-            retries={"max_attempts": 5, "mode": "standard"},
-            connect_timeout=5,
-            read_timeout=60,
+            retries={"max_attempts": settings.max_attempts, "mode": "standard"},
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
             s3={"addressing_style": "path"},
         ),
     )

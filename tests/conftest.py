@@ -213,3 +213,130 @@ def build(store: str, crawl: Path, until: str, day: str = "2026-11-23", env: dic
         "medallion", "run", "--store", store, "--date", day, "--input", str(crawl), "--until", until, env=env
     )
     assert result.returncode == 0, result.stderr.decode()[-3000:]
+
+
+# -- an S3 server that enforces IAM policies, one user per identity ---------------------------------------
+
+
+class IAMStore:
+    """A versioned bucket on an S3 server that enforces IAM, with one user per identity of
+    ``medallion policies render``, each holding exactly its rendered policy."""
+
+    def __init__(self, endpoint: str, bucket: str, admin: dict, identities: dict[str, dict]):
+        self.endpoint, self.bucket, self.admin, self.identities = endpoint, bucket, admin, identities
+        self.uri = f"s3://{bucket}"
+
+    def env(self, identity: str | None = None) -> dict[str, str]:
+        creds = self.admin if identity is None else self.identities[identity]
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": creds["access_key"],
+            "AWS_SECRET_ACCESS_KEY": creds["secret_key"],
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "MEDALLION_IDENTITY": identity or "admin",
+        }
+
+    def client(self, identity: str | None = None, service: str = "s3"):
+        import boto3
+
+        env = self.env(identity)
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name="us-east-1",
+        )
+
+    def store(self, identity: str | None = None):
+        """The bucket as a medallion store, with the admin's (or an identity's) credentials."""
+        from medallion.store import S3Store
+
+        return S3Store(self.bucket, client=self.client(identity))
+
+    def secrets(self) -> list[str]:
+        """Every credential of this store: what must never appear in data, metadata, logs or manifests."""
+        creds = [self.admin, *self.identities.values()]
+        return [c["secret_key"] for c in creds] + [c["access_key"] for c in creds]
+
+
+def _iam_admin(endpoint: str) -> dict:
+    """Inside the server's first unauthenticated requests: an admin user with an access key."""
+    import json
+
+    import boto3
+
+    iam = boto3.client(
+        "iam", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bootstrap",
+        aws_secret_access_key="bootstrap",
+    )  # fmt: skip
+    iam.create_user(UserName="admin")
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_user_policy(UserName="admin", PolicyName="admin", PolicyDocument=json.dumps(everything))
+    key = iam.create_access_key(UserName="admin")["AccessKey"]
+    return {"access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"]}
+
+
+@pytest.fixture(scope="session")
+def iam_server(tmp_path_factory) -> tuple[str, dict]:
+    """(endpoint, admin credentials) of an S3 server with IAM enforcement on.
+
+    moto_server enforces policies once its first INITIAL_NO_AUTH_ACTION_COUNT requests are spent (the three
+    that create the admin). Against another server set S3_TEST_IAM_ENDPOINT_URL and
+    S3_TEST_IAM_ADMIN_ACCESS_KEY_ID / S3_TEST_IAM_ADMIN_SECRET_ACCESS_KEY (it must speak the IAM API).
+    """
+    external = os.environ.get("S3_TEST_IAM_ENDPOINT_URL")
+    if external:
+        yield (
+            external,
+            {
+                "access_key": os.environ["S3_TEST_IAM_ADMIN_ACCESS_KEY_ID"],
+                "secret_key": os.environ["S3_TEST_IAM_ADMIN_SECRET_ACCESS_KEY"],
+            },
+        )
+        return
+    exe = shutil.which("moto_server", path=str(BIN)) or shutil.which("moto_server")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("moto_server is not installed: run `make venv` (moto[server] is a dev dependency)")
+        pytest.skip("moto_server is not installed (pip install 'moto[server]')")
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto-iam") / "moto.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [exe, "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"},
+        )
+    try:
+        wait_for_port(port)
+        endpoint = f"http://127.0.0.1:{port}"
+        yield endpoint, _iam_admin(endpoint)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def provision(endpoint: str, admin: dict, tmp_path: Path) -> IAMStore:
+    """A new versioned bucket, and a user per identity with the policy rendered for that bucket."""
+    from medallion import policies
+
+    bucket = f"iam-{uuid.uuid4().hex[:16]}"
+    store = IAMStore(endpoint, bucket, admin, {})
+    s3 = store.client()
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    iam = store.client(service="iam")
+    for path in policies.render(bucket, tmp_path / "policies"):
+        user = f"{bucket}-{path.stem}"
+        iam.create_user(UserName=user)
+        iam.put_user_policy(UserName=user, PolicyName=path.stem, PolicyDocument=path.read_text())
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        store.identities[path.stem] = {"access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"]}
+    return store
+
+
+@pytest.fixture
+def iam_store(iam_server, tmp_path) -> IAMStore:
+    return provision(*iam_server, tmp_path)

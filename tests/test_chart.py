@@ -121,3 +121,22 @@ def test_no_secret_values_in_any_scenario(helm):
             for env_value in ("AWS_SECRET_ACCESS_KEY", "MINIO_ROOT_PASSWORD"):
                 if env_value in text:
                     assert "secretKeyRef" in text
+
+
+def test_the_minio_bootstrap_gives_each_identity_its_rendered_policy(helm):
+    from medallion import policies
+
+    objects = template(helm, CHART / "ci" / "kind-minio-values.yaml")
+    job = next(o for o in objects if o["kind"] == "Job" and o["metadata"]["name"].endswith("minio-bootstrap"))
+    spec = job["spec"]["template"]["spec"]
+    (init,) = spec["initContainers"]
+    assert init["command"][:5] == ["python", "-m", "medallion.cli", "policies", "render"]
+    assert init["command"][init["command"].index("--bucket") + 1] == "html-classification"
+    script = spec["containers"][0]["args"][0]
+    for identity in policies.identities():
+        assert (
+            f"mc admin policy create store html-classification-{identity} /policies/{identity}.json" in script
+        )
+        assert f"html-classification-{identity} --user" in script
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert set(values["s3"]["identities"]) == set(policies.identities()) | {"mlflow"}

@@ -101,7 +101,16 @@ def test_bad_pages_are_quarantined_and_the_batch_survives(tmp_path):
     assert all(r["record"]["html"] for r in rejects)
 
     small = run_cli(
-        "-m", "steps.html_parsing", "--store", store, "--date", DAY, "--max-html-chars", "1000", "--warn-only"
+        "-m",
+        "steps.html_parsing",
+        "--store",
+        store,
+        "--date",
+        DAY,
+        "--max-html-chars",
+        "1000",
+        "--warn-only",
+        "--force",
     )
     assert small.returncode == 0, small.stderr.decode()
     meta = datasets.read_meta(open_store(store), pipeline.dataset_key(parse_stage, DAY))

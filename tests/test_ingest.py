@@ -102,3 +102,13 @@ def test_any_json_value_is_accepted_or_rejected(value):
             "empty-line",
             "invalid-json",
         }
+
+
+def test_a_line_over_the_limit_is_cut_and_skipped_without_reading_it_whole():
+    import io
+
+    from steps.ingest import read_lines
+
+    lines = list(read_lines(io.BytesIO(b"x" * 100 + b"\n" + b'{"ok": 1}\n'), limit=10))
+    assert lines[0][1] is False and len(lines[0][0]) <= 4096  # flagged line-too-large, only its head kept
+    assert lines[1] == (b'{"ok": 1}\n', True)

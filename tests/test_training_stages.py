@@ -127,7 +127,9 @@ def test_post_train_removes_or_relabels_flagged_rows(store):
         == stats["quarantined"]["by_reason"]["label-issue"]
     )
     assert sum(stats["issues_per_class"].values()) == stats["label_issues"]
-    relabel = run_cli("-m", "steps.post_train", "--store", store, "--date", DAY, "--mode", "relabel")
+    relabel = run_cli(
+        "-m", "steps.post_train", "--store", store, "--date", DAY, "--mode", "relabel", "--force"
+    )
     assert relabel.returncode == 0, relabel.stderr.decode()[-3000:]
     post = meta(store, "post-train")
     assert post["statistics"]["actions"]["relabeled"] == post["statistics"]["label_issues"]

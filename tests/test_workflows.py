@@ -370,3 +370,17 @@ def test_the_warn_only_parameter_reaches_every_step(tmp_path):
     assert b"quality warning: validity.quarantine_rate = 0.75" in passed.stdout
     meta = datasets.read_meta(open_store(store), pipeline.dataset_key(pipeline.stage("raw"), DAY))
     assert meta["quality"]["warn_only"] is True
+
+
+def test_every_step_runs_as_its_own_identity():
+    from medallion import policies
+
+    rendered = manifests()
+    for stage in pipeline.STAGES:
+        template = rendered[f"workflowtemplate-{stage.workflow}.yaml"]
+        for step in template["spec"]["templates"]:
+            env = {e["name"]: e for e in step["container"]["env"]}
+            assert env["MEDALLION_IDENTITY"]["value"] == stage.identity
+            secret = env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]
+            assert secret == {"name": f"html-classification-s3-{stage.identity}", "key": "secretKey"}
+            assert stage.identity in policies.identities()

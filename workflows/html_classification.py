@@ -8,7 +8,7 @@ prints a summary of what was produced and, when a webhook is given, posts failur
 
 from __future__ import annotations
 
-from hera.workflows import DAG, Container, Parameter, Task, WorkflowTemplate
+from hera.workflows import DAG, Container, Env, Parameter, Task, WorkflowTemplate
 from hera.workflows.models import Sequence, TemplateRef
 
 from medallion.pipeline import STAGE_NAMES, STAGES
@@ -103,7 +103,7 @@ def pipeline_template(deployment: Deployment = Deployment()) -> WorkflowTemplate
                 "--webhook",
                 "{{workflow.parameters.webhook}}",
             ],
-            env=s3_env(EXIT_IDENTITY),
+            env=[*s3_env(EXIT_IDENTITY), Env(name="MEDALLION_IDENTITY", value="analyst")],
         )
         with DAG(name="pipeline", parallelism=MAX_PARALLEL_SHARDS):
             previous = None

@@ -39,7 +39,7 @@ def image(deployment: Deployment, name: str) -> str:
 
 def identity(stage: Stage) -> str:
     """The S3 identity a stage runs as: one Secret per stage, holding only that stage's credentials."""
-    return f"html-classification-s3-{stage.name}"
+    return f"html-classification-s3-{stage.identity}"
 
 
 def s3_env(secret: str) -> list:

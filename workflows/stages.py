@@ -91,6 +91,7 @@ def container(
             Env(name="MEDALLION_WORKFLOW", value="{{inputs.parameters.workflow}}"),
             Env(name="MEDALLION_RUN_ID", value="{{workflow.name}}"),
             Env(name="MEDALLION_WARN_ONLY", value="{{inputs.parameters.warn-only}}"),
+            Env(name="MEDALLION_IDENTITY", value=stage.identity),
         ],
         resources=Resources(**RESOURCES[stage.name]),
         retry_strategy=retry_strategy(),
