@@ -104,14 +104,23 @@ def progress_interval() -> float:
         raise ConfigError(f"MEDALLION_PROGRESS_SECONDS must be a number of seconds, got {raw!r}") from exc
 
 
-def warn_only() -> bool:
-    """Whether failed quality gates only warn (``MEDALLION_WARN_ONLY``: true or false, default false).
+# Switches every step takes, as the Argo parameter that sets them and the environment variable it sets:
+# the steps' --force and --warn-only default to these, so one workflow parameter reaches every step.
+SWITCHES = {
+    "force": ("MEDALLION_FORCE", "true: rebuild and replace datasets built from other inputs or parameters"),
+    "warn-only": (
+        "MEDALLION_WARN_ONLY",
+        "true: failed quality gates (config/quality.yaml) are reported and the datasets committed anyway",
+    ),
+}
 
-    The stages' ``--warn-only`` flag defaults to this, so an Argo parameter can set it for every step.
-    """
-    raw = (os.environ.get("MEDALLION_WARN_ONLY") or "false").strip().lower()
+
+def switch(name: str) -> bool:
+    """A switch from its environment variable (true or false, default false)."""
+    variable = SWITCHES[name][0]
+    raw = (os.environ.get(variable) or "false").strip().lower()
     if raw not in ("true", "false", "1", "0"):
-        raise ConfigError(f"MEDALLION_WARN_ONLY must be true or false, got {raw!r}")
+        raise ConfigError(f"{variable} must be true or false, got {raw!r}")
     return raw in ("true", "1")
 
 

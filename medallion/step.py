@@ -75,11 +75,17 @@ def step_parser(stage: Stage, description: str | None = None) -> argparse.Argume
         "--store", default=config.default_store(), help="store URI: file://PATH or s3://BUCKET[/PREFIX]"
     )
     parser.add_argument("--date", required=True, type=parse_date, help="batch date, YYYY-MM-DD")
-    parser.add_argument("--force", action="store_true", help="rebuild even when the output is up to date")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        default=config.switch("force"),
+        help="rebuild even when the output is up to date, and replace a dataset built from other inputs or "
+        "parameters (default: MEDALLION_FORCE)",
+    )
     parser.add_argument(
         "--warn-only",
         action="store_true",
-        default=config.warn_only(),
+        default=config.switch("warn-only"),
         help="report failed quality gates (config/quality.yaml) instead of failing the step "
         "(default: MEDALLION_WARN_ONLY)",
     )

@@ -384,3 +384,16 @@ def test_every_step_runs_as_its_own_identity():
             secret = env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]
             assert secret == {"name": f"html-classification-s3-{stage.identity}", "key": "secretKey"}
             assert stage.identity in policies.identities()
+
+
+def test_the_force_parameter_lets_a_run_replace_a_dataset_built_otherwise(tmp_path, small_crawl):
+    store = f"file://{tmp_path / 'dag'}"
+    argv = ["medallion", "workflows", "run-local", str(RENDERED), "--store", store]
+    argv += ["-p", f"date={DAY}", "-p", f"input={small_crawl}", "-p", "until=url-normalization"]
+    assert run_cli(*argv).returncode == 0
+    refused = run_cli(*argv, "-p", "dedup=canonical-url")
+    assert refused.returncode == 1 and b"from other parameters" in refused.stderr
+    forced = run_cli(*argv, "-p", "dedup=canonical-url", "-p", "force=true")
+    assert forced.returncode == 0, forced.stderr.decode()[-2000:]
+    meta = datasets.read_meta(open_store(store), pipeline.dataset_key(pipeline.stage("url-normalization"), DAY))
+    assert meta["parameters"]["dedup"] == ["canonical-url"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from hera.workflows import DAG, Container, Env, Parameter, Task, WorkflowTemplate
 from hera.workflows.models import Sequence, TemplateRef
 
+from medallion.config import SWITCHES
 from medallion.pipeline import STAGE_NAMES, STAGES
 from workflows.settings import SERVICE_ACCOUNT, Deployment, image, s3_env
 
@@ -24,18 +25,13 @@ ARGUMENTS = [
     ("bucket", "", "S3 bucket (optionally bucket/prefix) that holds the datasets.", ()),
     ("webhook", "", "Optional URL that receives a JSON summary when the run fails.", ()),
     (
-        "warn-only",
-        "false",
-        "true: a failed quality gate (config/quality.yaml) is reported and the run goes on.",
-        ("false", "true"),
-    ),
-    (
         "shards",
         "1",
         "Shards html-parsing and text-normalization fan out over (same result for any number).",
         (),
     ),
 ] + [(param.name, param.default or "", param.help, param.enum) for stage in STAGES for param in stage.params]
+ARGUMENTS += [(name, "false", text, ("false", "true")) for name, (_variable, text) in SWITCHES.items()]
 
 
 def runs(stage_index: int) -> str | None:
@@ -57,7 +53,7 @@ def task_arguments(index: int) -> dict[str, str]:
         "bucket": "{{workflow.parameters.bucket}}",
         "date": date,
         "workflow": NAME,
-        "warn-only": "{{workflow.parameters.warn-only}}",
+        **{name: f"{{{{workflow.parameters.{name}}}}}" for name in SWITCHES},
     }
     for param in stage.params:
         args[param.name] = f"{{{{workflow.parameters.{param.name}}}}}"

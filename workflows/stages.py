@@ -9,6 +9,7 @@ from __future__ import annotations
 from hera.workflows import Artifact, Container, Env, Parameter, Resources, WorkflowTemplate
 from hera.workflows.models import ArchiveStrategy, NoneStrategy, ValueFrom
 
+from medallion.config import SWITCHES
 from medallion.pipeline import STAGES, Stage
 from workflows.settings import (
     ACTIVE_DEADLINE_SECONDS,
@@ -38,12 +39,10 @@ def stage_parameters(stage: Stage) -> list[Parameter]:
         Parameter(name="bucket", description="S3 bucket (or bucket/prefix) holding the datasets"),
         Parameter(name="date", description="batch date: YYYY-MM-DD, or yesterday"),
         Parameter(name="workflow", value=stage.workflow, description="workflow name recorded in the sidecar"),
-        Parameter(
-            name="warn-only",
-            value="false",
-            enum=["false", "true"],
-            description="true: failed quality gates are reported, and the dataset committed anyway",
-        ),
+    ]
+    params += [
+        Parameter(name=name, value="false", enum=["false", "true"], description=text)
+        for name, (_variable, text) in SWITCHES.items()
     ]
     for param in stage.params:
         params.append(Parameter(name=param.name, value=param.default or "", description=param.help))
@@ -90,7 +89,10 @@ def container(
             *(mlflow_env() if stage.name == "train" else []),
             Env(name="MEDALLION_WORKFLOW", value="{{inputs.parameters.workflow}}"),
             Env(name="MEDALLION_RUN_ID", value="{{workflow.name}}"),
-            Env(name="MEDALLION_WARN_ONLY", value="{{inputs.parameters.warn-only}}"),
+            *(
+                Env(name=variable, value=f"{{{{inputs.parameters.{name}}}}}")
+                for name, (variable, _text) in SWITCHES.items()
+            ),
             Env(name="MEDALLION_IDENTITY", value=stage.identity),
         ],
         resources=Resources(**RESOURCES[stage.name]),
