@@ -541,8 +541,12 @@ def build_parser() -> argparse.ArgumentParser:
     qual.add_argument("--yaml", action="store_true", help="print the report as YAML instead")
     qual.set_defaults(func=cmd_quality)
 
-    from medallion import argo, labeler, policies
+    from medallion import argo, catalog, croissant, labeler, lineage, policies, reproduce
 
+    lineage.add_parser(sub)
+    catalog.add_parser(sub)
+    croissant.add_parser(sub)
+    reproduce.add_parser(sub)
     argo.add_parser(sub)
     labeler.add_parser(sub)
     policies.add_parser(sub)

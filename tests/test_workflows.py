@@ -395,5 +395,7 @@ def test_the_force_parameter_lets_a_run_replace_a_dataset_built_otherwise(tmp_pa
     assert refused.returncode == 1 and b"from other parameters" in refused.stderr
     forced = run_cli(*argv, "-p", "dedup=canonical-url", "-p", "force=true")
     assert forced.returncode == 0, forced.stderr.decode()[-2000:]
-    meta = datasets.read_meta(open_store(store), pipeline.dataset_key(pipeline.stage("url-normalization"), DAY))
+    meta = datasets.read_meta(
+        open_store(store), pipeline.dataset_key(pipeline.stage("url-normalization"), DAY)
+    )
     assert meta["parameters"]["dedup"] == ["canonical-url"]

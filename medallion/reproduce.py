@@ -1,0 +1,221 @@
+"""Rebuild a dataset from what its sidecar records, into a scratch store, and compare SHA1s.
+
+The recorded inputs are copied into scratch when they are still there with the recorded SHA1. An input
+whose data is gone but whose sidecar remains is rebuilt first, the same way (data may be deleted to save
+space; sidecars are kept). Each step runs exactly as it did: the same stage code, date and parameters
+(text-normalization with the recorded rules, annotation from the store's label cache). The verdict names
+the first step whose SHA1 differs from the record.
+
+    medallion reproduce URI [--scratch DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import io
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from medallion import datasets, lineage, pipeline, sidecar
+from medallion.labeling import CACHE_ROOT, labeler_id
+from medallion.step import StepFailed
+from medallion.store import LocalStore, Store, split_uri
+from medallion.training import TrainConfig
+
+
+@dataclass
+class Rebuilt:
+    label: str
+    recorded: str
+    rebuilt: str
+    uri: str
+
+    @property
+    def identical(self) -> bool:
+        return self.recorded == self.rebuilt
+
+
+@dataclass
+class Reproduction:
+    steps: list[Rebuilt] = field(default_factory=list)
+    copied: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def first_divergence(self) -> Rebuilt | None:
+        return next((s for s in self.steps if not s.identical), None)
+
+
+def replay_args(meta: dict, scratch_dir: Path) -> tuple[list[str], dict[str, str]]:
+    """The step's command-line arguments (and environment) that repeat the recorded run."""
+    stage = meta["stage"]["name"]
+    params = meta["parameters"]
+    argv: list[str] = []
+    env: dict[str, str] = {}
+    if stage == "raw":
+        files = [s for s in meta["sources"] if s["kind"] == "file"]
+        if not files:
+            raise StepFailed("raw was read from stdin: there is no recorded crawl file to read again")
+        argv += ["--input", files[0]["uri"], "--max-html-chars", str(params["max_html_chars"])]
+    elif stage == "url-normalization":
+        argv += ["--dedup", ",".join(params["dedup"]), "--min-title-words", str(params["min_title_words"])]
+    elif stage == "html-parsing":
+        argv += ["--max-html-chars", str(params["max_html_chars"]), "--max-depth", str(params["max_depth"])]
+        argv += ["--time-limit", str(params["time_limit"])]
+    elif stage == "text-normalization":
+        version = params["version"]
+        rules = [{"name": r["name"], "params": r["params"]} for r in params["rules"]]
+        config = scratch_dir / f"text-normalization-{version}.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {"versions": {version: {"description": f"rules of {meta['dataset']}", "rules": rules}}}
+            )
+        )
+        argv += ["--versions", version, "--config", str(config)]
+    elif stage == "annotated":
+        argv += ["--version", params["version"]]
+        if params["label_source"] == "api":
+            argv += ["--label-source", "api"]
+            # Labels come from the store's label cache, copied into scratch: nothing is paid for again.
+            env["LABELER_URL"] = params["labeler"]
+            env.setdefault(
+                "LABELER_TOKEN", os.environ.get("LABELER_TOKEN") or "unused-labels-come-from-the-cache"
+            )
+        else:
+            files = [s for s in meta["sources"] if s["kind"] == "file"]
+            argv += ["--label-source", f"label-studio:{files[0]['uri']}"]
+    elif stage == "train":
+        defaults = TrainConfig()
+        for name in ("max_features", "ngram_max", "C", "min_df"):
+            if params.get(name) != getattr(defaults, name):
+                raise StepFailed(
+                    f"train was run with {name}={params.get(name)}, which its command line cannot set"
+                )
+        argv += ["--folds", str(params["folds"]), "--seed", str(params["seed"])]
+        env["MLFLOW_TRACKING_URI"] = f"sqlite:///{scratch_dir / 'mlflow.db'}"
+    elif stage == "post-train":
+        argv += ["--mode", params["mode"]]
+    else:
+        raise StepFailed(f"no way to replay stage {stage!r}")
+    return argv, env
+
+
+def _copy(source: Store, key: str, target: Store) -> None:
+    with datasets.local_copy(source, key) as path:
+        target.upload(path, key)
+    target.write_bytes(sidecar.sidecar_key(key), source.read_bytes(sidecar.sidecar_key(key)))
+
+
+def rebuild(meta: dict, scratch: LocalStore, result: Reproduction) -> Rebuilt:
+    """Rebuild ``meta``'s dataset into ``scratch`` (its missing inputs first) and record the outcome."""
+    store, key = split_uri(meta["dataset"])
+    for source in meta["sources"]:
+        if source["kind"] != "dataset":
+            continue
+        upstream = lineage.read(source["uri"])
+        if upstream is None:
+            raise StepFailed(
+                f"cannot rebuild {meta['dataset']}: its input {source['uri']} is gone, sidecar included"
+            )
+        in_store, in_key = split_uri(source["uri"])
+        if scratch.exists(in_key):
+            continue
+        if in_store.exists(in_key) and upstream["sha1"] == source["sha1"]:
+            _copy(in_store, in_key, scratch)
+            result.copied.append(source["uri"])
+        else:
+            why = "its data is gone" if not in_store.exists(in_key) else "it was replaced since"
+            result.notes.append(f"rebuilding {source['uri']} first: {why}")
+            rebuild(upstream, scratch, result)
+    if meta["stage"]["name"] == "annotated" and meta["parameters"].get("label_source") == "api":
+        prefix = f"{CACHE_ROOT}/{labeler_id(meta['parameters']['labeler'])}/"
+        for cached in store.list(prefix):
+            scratch.write_bytes(cached, store.read_bytes(cached))
+    stage = pipeline.stage(meta["stage"]["name"])
+    argv, env = replay_args(meta, Path(scratch.root))
+    argv = ["--store", scratch.uri, "--date", meta["date"], "--warn-only", *argv]
+    code, output = _run(stage.module, argv, env)
+    rebuilt_meta = datasets.read_meta(scratch, key)
+    if code != 0 or rebuilt_meta is None:
+        raise StepFailed(f"rebuilding {meta['dataset']} failed (exit {code}):\n{output[-2000:]}")
+    step = Rebuilt(
+        label=lineage.node_from_meta(meta).label,
+        recorded=meta["sha1"],
+        rebuilt=rebuilt_meta["sha1"],
+        uri=meta["dataset"],
+    )
+    result.steps.append(step)
+    return step
+
+
+def _run(module: str, argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run a step in this process with extra environment; returns its exit code and what it printed."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    os.environ.setdefault("MEDALLION_RUN_ID", f"reproduce-{uuid.uuid4().hex[:12]}")
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = importlib.import_module(module).main(argv)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return code, out.getvalue()
+
+
+def reproduce(uri: str, scratch_dir: Path) -> tuple[Reproduction, Rebuilt]:
+    from medallion.cli import resolve_dataset
+
+    store, key = resolve_dataset(uri)
+    meta = datasets.Dataset.open(store, key).meta
+    scratch = LocalStore(scratch_dir)
+    result = Reproduction()
+    if meta["code_version"] != sidecar.code_version():
+        result.notes.append(
+            f"recorded code {meta['code_version']}, running {sidecar.code_version()}: a difference may come "
+            "from the code (check out the recorded version to rule that out)"
+        )
+    target = rebuild(meta, scratch, result)
+    return result, target
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    scratch_dir = (
+        Path(args.scratch) if args.scratch else Path(tempfile.mkdtemp(prefix="medallion-reproduce-"))
+    )
+    scratch_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("MEDALLION_WORKFLOW", "reproduce")
+    result, target = reproduce(args.uri, scratch_dir)
+    for note in result.notes:
+        print(f"note: {note}")
+    for uri in result.copied:
+        print(f"input  {uri} (recorded SHA1, copied)")
+    for step in result.steps:
+        state = "identical" if step.identical else "DIVERGED"
+        print(f"{state:<10} {step.label:<40} recorded {step.recorded[:12]}  rebuilt {step.rebuilt[:12]}")
+    print(f"scratch: file://{scratch_dir}")
+    first = result.first_divergence
+    if first is None:
+        print(f"identical: {target.uri} rebuilt with SHA1 {target.rebuilt}")
+        return 0
+    print(
+        f"diverged: first at {first.label} ({first.uri}): recorded {first.recorded}, rebuilt {first.rebuilt}"
+    )
+    return 1
+
+
+def add_parser(sub) -> None:
+    again = sub.add_parser("reproduce", help="rebuild a dataset from its sidecar and compare SHA1s")
+    again.add_argument("uri", help="dataset URI: its date folder or its data file")
+    again.add_argument("--scratch", help="folder to rebuild into (default: a new temporary folder)")
+    again.set_defaults(func=cmd_reproduce)
