@@ -213,7 +213,10 @@ def print_summary(store: Store, day: str) -> None:
         print(f"  {label:<22} {uri}  [{state}]")
     for uri in hidden:
         print(f"  (not readable with these credentials: {uri})")
-    print("\nnext: medallion ls, medallion show URI, medallion verify URI")
+    print(
+        "\nnext: medallion ls, medallion show URI, medallion quality URI, medallion lineage URI, "
+        "medallion reproduce URI, medallion catalog --out catalog/"
+    )
 
 
 # -- ls / show / verify ----------------------------------------------------------------------------------

@@ -204,7 +204,7 @@ def dot(graph: Graph) -> str:
 
 
 def svg(graph: Graph, link=None) -> str:
-    """The graph as an SVG drawing, sources on the left: one column per distance from the crawl.
+    """The graph as an SVG drawing, sources on top: one row per distance from the crawl.
 
     ``link(uri)``: where a node links to (None: no link).
     """
@@ -226,13 +226,13 @@ def svg(graph: Graph, link=None) -> str:
     columns: dict[int, list[str]] = {}
     for uri in sorted(graph.nodes, key=lambda u: graph.nodes[u].label):
         columns.setdefault(depth[uri], []).append(uri)
-    box_w, box_h, gap_x, gap_y, pad = 210, 46, 50, 18, 10
+    box_w, box_h, gap_x, gap_y, pad = 220, 44, 24, 30, 10
     place = {}
-    for col, uris in columns.items():
-        for row, uri in enumerate(uris):
+    for row, uris in columns.items():
+        for col, uri in enumerate(uris):
             place[uri] = (pad + col * (box_w + gap_x), pad + row * (box_h + gap_y))
-    width = pad * 2 + (max(columns) + 1) * (box_w + gap_x) - gap_x
-    height = pad * 2 + max(len(u) for u in columns.values()) * (box_h + gap_y) - gap_y
+    width = pad * 2 + max(len(u) for u in columns.values()) * (box_w + gap_x) - gap_x
+    height = pad * 2 + (max(columns) + 1) * (box_h + gap_y) - gap_y
     parts = [
         '<div style="overflow-x:auto">'
         f'<svg xmlns="http://www.w3.org/2000/svg" class="lineage" width="{width}" height="{height}" '
@@ -242,8 +242,12 @@ def svg(graph: Graph, link=None) -> str:
     ]
     for a, b in graph.edges:
         (x1, y1), (x2, y2) = place[a], place[b]
+        ax, ay, bx, by = x1 + box_w / 2, y1 + box_h, x2 + box_w / 2, y2
+        bend = (
+            box_w if by - ay > box_h + gap_y else 0
+        )  # an edge that skips rows bows around the boxes between
         parts.append(
-            f'<line x1="{x1 + box_w}" y1="{y1 + box_h / 2}" x2="{x2}" y2="{y2 + box_h / 2}" '
+            f'<path d="M {ax} {ay} C {ax + bend} {ay + gap_y}, {bx + bend} {by - gap_y}, {bx} {by}" fill="none" '
             'stroke="#555" stroke-width="1.5" marker-end="url(#arrow)"/>'
         )
     for uri, node in graph.nodes.items():
