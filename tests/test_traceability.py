@@ -232,3 +232,30 @@ def test_croissant_export_validates_with_mlcroissant(built, tmp_path):
     assert sorted(exported["isBasedOn"]) == sorted(
         [uri_of(store_uri, "annotated"), uri_of(store_uri, "train")]
     )
+
+
+@pytest.mark.parametrize("built", ["s3"], indirect=True)
+def test_reproduce_rebuilds_deleted_data_on_s3_and_the_rebuilt_file_can_restore_it(
+    built, tmp_path, s3_server
+):
+    store_uri, env = built
+    bucket = store_uri.removeprefix("s3://")
+    key = pipeline.dataset_key(pipeline.stage("html-parsing"), DAY)
+    client = s3_server.client()
+    client.delete_object(Bucket=bucket, Key=key)  # data deleted for a while; its sidecar is kept
+    try:
+        result = run_cli(
+            "medallion",
+            "reproduce",
+            uri_of(store_uri, "text-normalization", "v2"),
+            "--scratch",
+            str(tmp_path / "s"),
+            env=env,
+        )
+        out = result.stdout.decode()
+        assert result.returncode == 0, out + result.stderr.decode()
+        assert f"rebuilding {uri_of(store_uri, 'html-parsing')} first: its data is gone" in out
+        assert "identical  html-parsing" in out and "identical: " in out
+    finally:  # the rebuilt file is byte-identical: it restores the deleted data
+        client.upload_file(str(tmp_path / "s" / key), bucket, key)
+    assert run_cli("medallion", "verify", uri_of(store_uri, "html-parsing"), env=env).returncode == 0
