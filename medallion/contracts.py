@@ -98,6 +98,74 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# -- a fast path for the common case -----------------------------------------------------------------------
+# jsonschema is the reference. Most records are valid, and proving that for the few keywords the contracts
+# use is a handful of plain checks; a record the fast path cannot prove valid goes to jsonschema, which
+# decides (and words the violation). tests/test_contracts.py checks the two agree on arbitrary records.
+
+ANNOTATIONS = {"description", "title", "$schema", "$id"}
+TYPES = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "null": lambda v: v is None,
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+def fast_check(schema: dict):
+    """A predicate that returns True only for records ``schema`` surely accepts (False: ask jsonschema)."""
+    import re
+
+    checks = []
+    for keyword, value in schema.items():
+        if keyword in ANNOTATIONS:
+            continue
+        if keyword == "type":
+            kinds = [value] if isinstance(value, str) else value
+            if not all(k in TYPES for k in kinds):
+                return lambda _v: False
+            tests = [TYPES[k] for k in kinds]
+            checks.append(lambda v, tests=tests: any(t(v) for t in tests))
+        elif keyword in ("minLength", "maxLength"):
+            low = keyword == "minLength"
+            checks.append(
+                lambda v, n=value, low=low: not isinstance(v, str) or (len(v) >= n if low else len(v) <= n)
+            )
+        elif keyword == "pattern":
+            checks.append(lambda v, rx=re.compile(value): not isinstance(v, str) or rx.search(v) is not None)
+        elif keyword in ("minimum", "maximum"):
+            low = keyword == "minimum"
+            number = TYPES["number"]
+            checks.append(
+                lambda v, n=value, low=low, number=number: not number(v) or (v >= n if low else v <= n)
+            )
+        elif keyword == "enum" and all(isinstance(e, str) for e in value):
+            checks.append(lambda v, allowed=frozenset(value): isinstance(v, str) and v in allowed)
+        elif keyword == "minItems":
+            checks.append(lambda v, n=value: not isinstance(v, list) or len(v) >= n)
+        elif keyword == "items" and isinstance(value, dict):
+            item = fast_check(value)
+            checks.append(lambda v, item=item: not isinstance(v, list) or all(item(x) for x in v))
+        elif keyword == "required":
+            checks.append(lambda v, keys=tuple(value): not isinstance(v, dict) or all(k in v for k in keys))
+        elif keyword == "properties":
+            props = {name: fast_check(sub) for name, sub in value.items()}
+            checks.append(
+                lambda v, props=props: (
+                    not isinstance(v, dict) or all(p(v[k]) for k, p in props.items() if k in v)
+                )
+            )
+        elif keyword == "additionalProperties" and isinstance(value, bool):
+            if not value:
+                known = frozenset(schema.get("properties", {}))
+                checks.append(lambda v, known=known: not isinstance(v, dict) or known.issuperset(v))
+        else:
+            return lambda _v: False  # a keyword the fast path does not know: jsonschema decides every record
+    return lambda v: all(check(v) for check in checks)
+
+
 class Contract:
     """The compiled contract of one kind, optionally narrowed to the columns a reader actually reads."""
 
@@ -116,11 +184,12 @@ class Contract:
         self.columns = tuple(schema["properties"])
         self.required = tuple(schema["required"])
         self._validator = jsonschema.Draft202012Validator(schema)
+        self._surely_valid = fast_check(schema)
 
     def violations(self, record: Any) -> list[Violation]:
         """Every violation of the contract ([] when the record holds)."""
         row = {k: _plain(v) for k, v in record.items()} if isinstance(record, dict) else record
-        if self._validator.is_valid(row):
+        if self._surely_valid(row) or self._validator.is_valid(row):
             return []
         found = []
         for error in sorted(self._validator.iter_errors(row), key=lambda e: (list(e.path), e.validator)):

@@ -47,8 +47,10 @@ class QualityConfigError(config.ConfigError):
     """``config/quality.yaml`` is missing or malformed."""
 
 
-def _digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+def _digest(text: str) -> int:
+    # Keys live in this process's memory only, so Python's own string hash serves: no copy of a page to
+    # encode, and one collision in 2**64 pairs.
+    return hash(text)
 
 
 def _rate(part: int | float, whole: int | float) -> float:
@@ -144,12 +146,12 @@ class Profile:
         self.end = end_of_day(date)
         self.text_column = TEXT_COLUMN.get(kind)
         self.rows = 0
-        self.urls: set[bytes] = set()
+        self.urls: set[int] = set()
         self.url_duplicates = 0
         self.invalid_urls = 0
-        self.texts: dict[bytes, str | None] = {}
+        self.texts: dict[int, str | None] = {}
         self.text_duplicates = 0
-        self.text_conflicts: set[bytes] = set()
+        self.text_conflicts: set[int] = set()
         self.empty_text = 0
         self.text_chars = 0
         self.newest: datetime | None = None
@@ -158,8 +160,8 @@ class Profile:
         self.bad_timestamps = 0
         self.categories: Counter[str] = Counter()
         self.languages: Counter[str] = Counter()
-        self.titles: dict[bytes, bytes] = {}  # url digest -> title digest
-        self.labels: dict[bytes, str] = {}  # url digest -> category (rows not relabeled on purpose)
+        self.titles: dict[int, int] = {}  # url digest -> title digest
+        self.labels: dict[int, str] = {}  # url digest -> category (rows not relabeled on purpose)
         self.columns: set[str] = set()
 
     def add(self, row: dict) -> None:

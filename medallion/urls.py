@@ -55,6 +55,7 @@ UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 PERCENT_RE = re.compile(r"%([0-9A-Fa-f]{2})")
 HOST_RE = re.compile(r"^[a-z0-9.\-_]+$")
 IPV6_RE = re.compile(r"^\[[0-9a-f:.]+\]$")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # Characters kept as they are in a path or query component: reserved delimiters and '%' of an escape.
 PATH_SAFE = "/:@!$&'()*+,;=%-._~"
 QUERY_SAFE = "/:@!$'()*+,;?%-._~"
@@ -151,7 +152,7 @@ def canonicalize(url: str, *, strip_www: bool = True, max_length: int = 4096) ->
     if len(url) > max_length:
         raise InvalidURL("url-too-long", f"the URL has {len(url):,} characters; the limit is {max_length:,}")
     text = url.strip()
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+    if CONTROL_RE.search(text):
         raise InvalidURL("malformed-url", "the URL contains control characters")
     try:
         parts = urlsplit(text)

@@ -10,6 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from conftest import build, run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from medallion import columns, contracts, datasets, pipeline, sidecar
 from medallion.store import open_store
@@ -276,3 +278,25 @@ def test_a_step_refuses_an_input_written_under_another_contract(tmp_path, small_
     assert result.returncode == 1
     err = result.stderr.decode()
     assert "input url-normalization" in err and "written under contract 'raw'" in err and "--force" in err
+
+
+value = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["https://a.example/x", "a.example", "en", "EN", "", " ", "removed", "api:x", "2026-11-23T08:00:00+00:00"]),
+    st.lists(st.one_of(st.floats(0, 1), st.integers(-1, 2), st.text(max_size=2)), max_size=3),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=st.sampled_from(contracts.KINDS), changes=st.dictionaries(st.sampled_from(sorted({k for g in GOOD.values() for k in g} | {"x"})), value, max_size=4), drop=st.sets(st.text(max_size=0) | st.sampled_from(["url", "html", "text", "category"]), max_size=2))  # fmt: skip
+def test_the_fast_path_never_accepts_what_jsonschema_rejects(kind, changes, drop):
+    record = {k: v for k, v in {**GOOD[kind], **changes}.items() if k not in drop}
+    compiled = contracts.contract(kind)
+    reference = compiled._validator.is_valid({k: contracts._plain(v) for k, v in record.items()})
+    if compiled._surely_valid({k: contracts._plain(v) for k, v in record.items()}):
+        assert reference, record
+    assert (compiled.check(record) is None) == reference
