@@ -140,9 +140,10 @@ class Profile:
     ``keys_only`` profiles an input: only each URL's title and category, to compare the output with.
     """
 
-    def __init__(self, kind: str, date: str, keys_only: bool = False):
+    def __init__(self, kind: str, date: str, keys_only: bool = False, titles: bool = True):
         self.kind = kind
         self.keys_only = keys_only
+        self.track_titles = titles  # only worth the memory when there are titles to compare with
         self.end = end_of_day(date)
         self.text_column = TEXT_COLUMN.get(kind)
         self.rows = 0
@@ -167,7 +168,7 @@ class Profile:
     def add(self, row: dict) -> None:
         url = row.get("url")
         key = _digest(url) if isinstance(url, str) else None
-        if key is not None and "title" in row and isinstance(row["title"], str):
+        if key is not None and self.track_titles and isinstance(row.get("title"), str):
             self.titles[key] = _digest(row["title"])
         category = row.get("category")
         if key is not None and isinstance(category, str) and row.get("original_category") is None:

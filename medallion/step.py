@@ -293,7 +293,9 @@ class StepRun:
         self.writer = datasets.DatasetWriter(self.stage.fmt, self.schema, work / "out")
         self.rejects = datasets.DatasetWriter("jsonl", REJECT_SCHEMA, work / "rejects")
         self.progress = Progress(self.label, total)
-        self.profile = quality.Profile(self.stage.name, self.date)
+        main = self.stage.inputs[0] if self.stage.inputs else None
+        upstream_titles = main is not None and "title" in contracts.load(main)["properties"]
+        self.profile = quality.Profile(self.stage.name, self.date, titles=upstream_titles)
         self.upstream = {name: quality.Profile(name, self.date, keys_only=True) for name in self.inputs}
         self.extra_outputs: list[tuple[str, CheckedWriter, dict, str]] = []
         self.artifacts: list[tuple[str, Path]] = []
