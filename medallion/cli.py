@@ -290,13 +290,19 @@ def verify(store: Store, key: str) -> list[str]:
     dataset = datasets.Dataset.open(store, key)
     problems = []
     with datasets.local_copy(store, key) as path:
-        actual = sidecar.file_sha1(path)
-        size = path.stat().st_size
         try:
             rows = sum(1 for _ in datasets.iter_file(path, datasets.format_of(key)))
         except Exception as exc:  # a corrupted file: say so instead of failing with the reader's error
             rows = None
             problems.append(f"data cannot be read ({type(exc).__name__}: {exc})")
+        return problems + verify_file(dataset, path, rows)
+
+
+def verify_file(dataset: datasets.Dataset, path: Path, rows: int | None) -> list[str]:
+    """Problems of a local copy of ``dataset``'s data file whose ``rows`` were counted (None: unreadable)."""
+    problems = []
+    actual = sidecar.file_sha1(path)
+    size = path.stat().st_size
     if actual != dataset.sha1:
         problems.append(f"sha1 {actual} != recorded {dataset.sha1}")
     if size != dataset.meta["bytes"]:
@@ -342,7 +348,8 @@ def validate(store: Store, key: str, examples: int = 5) -> tuple[dict, list[str]
     failures: Counter[str] = Counter()
     shown: list[str] = []
     rows = 0
-    with datasets.local_copy(store, key) as path:
+    readable = True
+    with datasets.local_copy(store, key) as path:  # one copy: the contract, the counts and the SHA1
         try:
             for index, record in enumerate(datasets.iter_file(path, datasets.format_of(key))):
                 rows += 1
@@ -353,6 +360,8 @@ def validate(store: Store, key: str, examples: int = 5) -> tuple[dict, list[str]
                         shown.append(f"row {index}: {violation.field}: {violation.message}")
         except Exception as exc:  # a corrupted file: say so rather than fail with the reader's error
             problems.append(f"data cannot be read after {rows} rows ({type(exc).__name__}: {exc})")
+            readable = False
+        file_problems = verify_file(dataset, path, rows if readable else None)
     if failures:
         summary = ", ".join(f"{reason} x{n}" for reason, n in sorted(failures.items()))
         problems.append(
@@ -366,7 +375,7 @@ def validate(store: Store, key: str, examples: int = 5) -> tuple[dict, list[str]
             f"rows do not reconcile: input {stats['input_rows']} != output {stats['rows']} + quarantined "
             f"{stats['quarantined']['total']} + deduplicated {stats['duplicates_removed']['total']}"
         )
-    problems += verify(store, key)
+    problems += file_problems
     return {"kind": kind, "rows": rows}, problems
 
 

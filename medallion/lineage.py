@@ -13,9 +13,9 @@ import html
 from collections import deque
 from dataclasses import dataclass, field
 
-from medallion import datasets, sidecar
+from medallion import datasets
 from medallion.config import DATASET_ROOT
-from medallion.store import NotFound, Store, StoreError, split_uri
+from medallion.store import Store, StoreError, split_uri
 
 
 @dataclass
@@ -89,10 +89,7 @@ def read(uri: str) -> dict | None:
         store, key = split_uri(uri)
     except StoreError:
         return None
-    try:
-        return sidecar.loads(store.read_bytes(sidecar.sidecar_key(key)))
-    except (NotFound, sidecar.SidecarError):
-        return None
+    return datasets.read_meta(store, key)
 
 
 def upstream(meta: dict) -> Graph:

@@ -190,6 +190,9 @@ def quarantine_key(stage_: Stage, date: str, version: str | None = None) -> str:
     return "/".join(parts) + "/rejects.jsonl"
 
 
+LANDING_ROOT = "landing"  # where crawlers drop their batches, outside the dataset tree
+
+
 def landing_key(date: str) -> str:
     """Where the crawler drops a day's batch in the store, for ingest to pick up."""
-    return f"landing/{date}/crawl.jsonl"
+    return f"{LANDING_ROOT}/{date}/crawl.jsonl"

@@ -34,7 +34,7 @@ def access(stage: pipeline.Stage) -> tuple[list[str], list[str]]:
     """The key prefixes a stage reads and the ones it writes (relative to the store's root)."""
     reads = [_dir(pipeline.stage(name).path) for name in stage.inputs]
     if not stage.inputs:
-        reads.append(pipeline.landing_key("x").split("/")[0] + "/")
+        reads.append(f"{pipeline.LANDING_ROOT}/")
     if stage.name in LABELED:
         reads.append(GOLD_SAMPLE_KEY)
     writes = [_dir(stage.path), _dir(f"quarantine/{stage.path}")]
