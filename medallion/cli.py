@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import importlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,8 +19,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from medallion import config, datasets, pipeline, sidecar
+from medallion import config, datasets, failures, pipeline, sidecar
 from medallion.config import DATASET_ROOT, ConfigError
+from medallion.failures import UsageError
 from medallion.step import StepFailed, parse_date
 from medallion.store import AccessDenied, Store, StoreError, open_store, split_uri
 
@@ -34,16 +36,12 @@ def yesterday() -> str:
 
 
 def stage_argv(stage: pipeline.Stage, args: argparse.Namespace) -> list[str]:
-    """The command-line arguments a stage's container gets for this run."""
+    """The command-line arguments a stage's container gets for this run: its parameters from the table."""
     argv = ["--store", args.store, "--date", args.date]
-    if stage.name == "raw" and args.input:
-        argv += ["--input", args.input]
-    if stage.name == "url-normalization" and getattr(args, "dedup", None):
-        argv += ["--dedup", args.dedup]
-    if stage.name == "text-normalization" and args.versions:
-        argv += ["--versions", args.versions]
-    if stage.name == "annotated":
-        argv += ["--version", args.annotate_version, "--label-source", args.label_source]
+    for param in stage.params:
+        value = getattr(args, param.name.replace("-", "_"), None)
+        if value:
+            argv += [param.option, value]
     if args.force:
         argv.append("--force")
     if getattr(args, "warn_only", False):
@@ -51,22 +49,64 @@ def stage_argv(stage: pipeline.Stage, args: argparse.Namespace) -> list[str]:
     return argv
 
 
+def check_options(args: argparse.Namespace, stages: tuple[pipeline.Stage, ...]) -> None:
+    """The options and configuration files of the stages about to run, checked before the first one runs
+    (a typo costs a second, not the stages before the one that reads it): UsageError, exit 2."""
+    from medallion import quality
+    from steps import annotation, text_normalization, url_normalization
+
+    names = {stage.name for stage in stages}
+    for param in (param for stage in stages for param in stage.params if param.enum):
+        value = getattr(args, param.name.replace("-", "_"), None)
+        if value and value not in param.enum:
+            raise UsageError(f"--{param.name} must be one of {', '.join(param.enum)}, got {value!r}")
+    if "url-normalization" in names and getattr(args, "dedup", None):
+        url_normalization.dedup_rules(args.dedup)
+    if "text-normalization" in names:
+        text_normalization.select_versions(text_normalization.default_config(), args.versions)
+    if "annotated" in names:
+        text_normalization.select_versions(
+            text_normalization.default_config(), args.annotate_version, "--annotate-version"
+        )
+        annotation.check_label_source(args.label_source)
+    try:
+        quality.load_config()
+    except quality.QualityConfigError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def run_pipeline(args: argparse.Namespace) -> int:
     """Execute the pipeline table in order, each stage exactly as its container would run it."""
     os.environ.setdefault("MEDALLION_WORKFLOW", PIPELINE_WORKFLOW)
     os.environ.setdefault("MEDALLION_RUN_ID", f"local-{uuid.uuid4().hex[:12]}")
-    for stage in pipeline.stages_until(args.until):
-        argv = stage_argv(stage, args)
-        if args.isolate:
-            code = subprocess.call([sys.executable, "-m", stage.module, *argv])
-        else:
-            code = importlib.import_module(stage.module).main(argv)
+    stages = pipeline.stages_until(args.until)
+    check_options(args, stages)
+    for stage in stages:
+        try:
+            code = run_stage(stage, stage_argv(stage, args), args.isolate)
+        except KeyboardInterrupt as exc:  # outside the stage's own handling (while it is imported, say)
+            raise exc if isinstance(exc, failures.Interrupted) else failures.Interrupted(stage.name) from None
         if code != 0:
-            print(
-                f"error: stage {stage.name} failed (exit {code}); later stages were not run", file=sys.stderr
-            )
-            return code
+            return code  # the stage said why, in one line; the later stages were not run
     return 0
+
+
+def run_stage(stage: pipeline.Stage, argv: list[str], isolate: bool) -> int:
+    if not isolate:
+        return importlib.import_module(stage.module).main(argv)
+    child = subprocess.Popen([sys.executable, "-m", stage.module, *argv])
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        failures.shield()
+        if child.poll() is None:  # Ctrl-C reaches the child too; `kill -INT` of this process alone does not
+            child.send_signal(signal.SIGINT)  # (a second one is harmless: the child shields its cleanup)
+        code = child.wait()
+        if code == 0:  # it finished first: its dataset is committed, no later stage ran
+            raise failures.Interrupted(f"the stages after {stage.name}") from None
+        if code < 0:  # killed before it could say so itself
+            raise failures.Interrupted(stage.name) from None
+        return code
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -128,6 +168,9 @@ def write_gold_sample(store: Store, spec, every: int = 5) -> int:
     return len(added)
 
 
+DEMO_LABELER = "reference-labeler"  # the name the demo's labeling service is known by
+
+
 @contextlib.contextmanager
 def demo_labeler():
     """The reference labeling service on a free loopback port, unless LABELER_URL names a real one."""
@@ -151,11 +194,13 @@ def demo_labeler():
     try:
         _wait_for(port)
         os.environ["LABELER_URL"], os.environ["LABELER_TOKEN"] = f"http://127.0.0.1:{port}", token
+        # Its port changes on every run, its name does not: a second demo finds every stage up to date.
+        os.environ["LABELER_NAME"] = DEMO_LABELER
         print(f"started the reference labeling service on http://127.0.0.1:{port} for the demo")
         yield
     finally:
-        os.environ.pop("LABELER_URL", None)
-        os.environ.pop("LABELER_TOKEN", None)
+        for variable in ("LABELER_URL", "LABELER_TOKEN", "LABELER_NAME"):
+            os.environ.pop(variable, None)
         proc.terminate()
         proc.wait(timeout=10)
 
@@ -484,7 +529,7 @@ def cmd_export_tasks(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="medallion", description=__doc__.split("\n")[0])
+    parser = failures.ArgumentParser(prog="medallion", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     store_help = "store URI: file://PATH (default ./data, or MEDALLION_STORE) or s3://BUCKET[/PREFIX]"
 
@@ -504,6 +549,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--label-source", default="api", help="api (LABELER_URL, LABELER_TOKEN) or label-studio:FILE"
     )
+    run.add_argument("--dedup", help="url-normalization dedup rules (default: canonical-url,title)")
+    run.add_argument("--mode", help="post-train: remove (default) or relabel the mislabeled rows")
     run.add_argument("--force", action="store_true", help="rebuild datasets even when up to date")
     run.add_argument("--isolate", action="store_true", help="run each stage in its own process")
     run.add_argument(
@@ -578,11 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except (ConfigError, StoreError, StepFailed, sidecar.SidecarError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    return failures.run(lambda: args.func(args), (ConfigError, StoreError, StepFailed, sidecar.SidecarError))
 
 
 if __name__ == "__main__":

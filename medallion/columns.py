@@ -28,7 +28,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "category": ("string", "The document's topic category: the training label."),
     "label_source": (
         "string",
-        "Where the label came from: api:<labeler host>, label-studio (human annotators), "
+        "Where the label came from: api:<labeler name>, label-studio (human annotators), "
         "or cleanlab (relabeled in post-train).",
     ),
     "label_confidence": (

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STORE = "file://./data"
@@ -50,9 +51,10 @@ class RunContext:
 class S3Settings:
     endpoint_url: str | None
     region: str
+    # At most (5 + 15) s x 3 attempts of waiting by default: a silent endpoint fails a step within a minute.
     connect_timeout: float = 5.0
-    read_timeout: float = 60.0
-    max_attempts: int = 5
+    read_timeout: float = 15.0
+    max_attempts: int = 3
 
 
 def _number(name: str, default: float, kind=float):
@@ -71,15 +73,15 @@ def _number(name: str, default: float, kind=float):
 def s3_settings() -> S3Settings:
     """S3 endpoint and region from the standard AWS variables (credentials are left to boto3's chain),
     and the bounds on a slow or unreachable endpoint: ``MEDALLION_S3_CONNECT_TIMEOUT`` (seconds, default 5),
-    ``MEDALLION_S3_READ_TIMEOUT`` (60) and ``MEDALLION_S3_MAX_ATTEMPTS`` (5, retries included)."""
+    ``MEDALLION_S3_READ_TIMEOUT`` (15) and ``MEDALLION_S3_MAX_ATTEMPTS`` (3, retries included)."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     return S3Settings(
         endpoint_url=endpoint,
         region=region,
-        connect_timeout=_number("MEDALLION_S3_CONNECT_TIMEOUT", 5.0),
-        read_timeout=_number("MEDALLION_S3_READ_TIMEOUT", 60.0),
-        max_attempts=_number("MEDALLION_S3_MAX_ATTEMPTS", 5, int),
+        connect_timeout=_number("MEDALLION_S3_CONNECT_TIMEOUT", S3Settings.connect_timeout),
+        read_timeout=_number("MEDALLION_S3_READ_TIMEOUT", S3Settings.read_timeout),
+        max_attempts=_number("MEDALLION_S3_MAX_ATTEMPTS", S3Settings.max_attempts, int),
     )
 
 
@@ -168,16 +170,42 @@ def argo_server() -> ArgoServer:
 
 @dataclass(frozen=True)
 class LabelerSettings:
-    url: str
-    token: str
+    """The labeling API. ``name`` identifies the service: its labels, its label cache, the annotated
+    dataset's parameters. ``url`` only says where it is reached. Any of them may be None when unset;
+    ``require()`` fails loudly before the API is called."""
+
+    name: str | None
+    url: str | None
+    token: str | None = field(default=None, repr=False)
+
+    def require(self) -> LabelerSettings:
+        if not self.url:
+            raise ConfigError(
+                "LABELER_URL is not set: export LABELER_URL=http://host:port of the labeling API"
+            )
+        if not self.token:
+            raise ConfigError(
+                "LABELER_TOKEN is not set: export the labeling API's bearer token (from a Secret)"
+            )
+        return self
 
 
 def labeler_settings() -> LabelerSettings:
-    """The labeling API: ``LABELER_URL`` and ``LABELER_TOKEN`` (the token is a secret: never logged)."""
-    url = os.environ.get("LABELER_URL")
-    if not url:
-        raise ConfigError("LABELER_URL is not set: export LABELER_URL=http://host:port of the labeling API")
-    token = os.environ.get("LABELER_TOKEN")
-    if not token:
-        raise ConfigError("LABELER_TOKEN is not set: export the labeling API's bearer token (from a Secret)")
-    return LabelerSettings(url=url.rstrip("/"), token=token)
+    """The labeling API: ``LABELER_NAME`` names the service, ``LABELER_URL`` is where it is and
+    ``LABELER_TOKEN`` its bearer token (a secret: never logged). Without ``LABELER_NAME`` the name is the
+    URL without credentials, query or trailing slash: another endpoint is another service, and labels
+    cached before names existed are found under the same name."""
+    url = (os.environ.get("LABELER_URL") or "").strip().rstrip("/") or None
+    name = (os.environ.get("LABELER_NAME") or "").strip() or (url and _endpoint(url))
+    if name and any(c.isspace() for c in name):
+        raise ConfigError(f"LABELER_NAME must be one word (no spaces), got {name!r}")
+    return LabelerSettings(name=name or None, url=url, token=os.environ.get("LABELER_TOKEN") or None)
+
+
+def _endpoint(url: str) -> str:
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError as exc:
+        raise ConfigError(f"LABELER_URL must be a URL like http://host:port, got {url!r}") from exc
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path.rstrip('/')}"

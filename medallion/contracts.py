@@ -104,6 +104,24 @@ def _plain(value: Any) -> Any:
 # decides (and words the violation). tests/test_contracts.py checks the two agree on arbitrary records.
 
 ANNOTATIONS = {"description", "title", "$schema", "$id"}
+
+
+@functools.cache
+def format_checker():
+    """The formats the contracts name beyond JSON Schema's own: each is the very function the steps use, so a
+    contract and the code can never disagree (``crawl-timestamp``: ``medallion.timestamps.parse_timestamp``)."""
+    import jsonschema
+
+    from medallion.timestamps import parse_timestamp
+
+    checker = jsonschema.FormatChecker(formats=())
+    # A format applies to strings only: the type keyword speaks for the rest.
+    checker.checks("crawl-timestamp", raises=ValueError)(
+        lambda v: not isinstance(v, str) or parse_timestamp(v)
+    )
+    return checker
+
+
 TYPES = {
     "string": lambda v: isinstance(v, str),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
@@ -143,6 +161,8 @@ def fast_check(schema: dict):
             )
         elif keyword == "enum" and all(isinstance(e, str) for e in value):
             checks.append(lambda v, allowed=frozenset(value): isinstance(v, str) and v in allowed)
+        elif keyword == "format" and value in format_checker().checkers:
+            checks.append(lambda v, f=value: format_checker().conforms(v, f))
         elif keyword == "minItems":
             checks.append(lambda v, n=value: not isinstance(v, list) or len(v) >= n)
         elif keyword == "items" and isinstance(value, dict):
@@ -183,7 +203,7 @@ class Contract:
             schema["required"] = [c for c in schema["required"] if c in keep]
         self.columns = tuple(schema["properties"])
         self.required = tuple(schema["required"])
-        self._validator = jsonschema.Draft202012Validator(schema)
+        self._validator = jsonschema.Draft202012Validator(schema, format_checker=format_checker())
         self._surely_valid = fast_check(schema)
 
     def violations(self, record: Any) -> list[Violation]:

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from medallion import sidecar
+from medallion.config import DATASET_ROOT
 from medallion.store import LocalStore, NotFound, Store, StoreError
 
 PARQUET_ROW_GROUP = 64  # rows per row group: bounds memory, and is the unit of parallel work for readers
@@ -31,6 +32,21 @@ LONG_TEXT = frozenset(("html", "content", "text", "description", "title", "url",
 
 class DatasetNotFound(StoreError):
     """No committed dataset (data file plus valid sidecar) at the given place."""
+
+
+class DataMismatch(StoreError):
+    """A dataset's data no longer matches its sidecar: it is never read, nor counted as up to date."""
+
+    def __init__(self, meta: dict, actual: str):
+        stage = meta["stage"]["name"]
+        version = meta["stage"].get("version")
+        where = f"--until {stage}" + (f" --versions {version}" if version else "")
+        super().__init__(
+            f"{meta['dataset']}: its data no longer matches its sidecar (sha1 {actual[:12]}, recorded "
+            f"{meta['sha1'][:12]}): it was changed after it was committed, and nothing was read from it. "
+            f"Rebuild it with --force on its own stage (medallion run {where} --force), or see what "
+            f"changed with medallion verify and rebuild it from its sources with medallion reproduce"
+        )
 
 
 def format_of(key: str) -> str:
@@ -169,6 +185,36 @@ class DatasetWriter:
         return dict(self.schema)
 
 
+def source_key(source: dict) -> str | None:
+    """The store-relative key of a source recorded in a sidecar (None: it lives outside the store).
+
+    Sidecars written before sources carried ``key`` name datasets by URI only: their key is the path from
+    the dataset root on."""
+    if source.get("key"):
+        return source["key"]
+    marker = f"/{DATASET_ROOT}/"
+    if source.get("kind") == "dataset" and marker in source.get("uri", ""):
+        return source["uri"][source["uri"].index(marker) + 1 :]
+    return None
+
+
+def resolve(meta: dict, store: Store, key: str) -> dict:
+    """``meta`` with its own URI and its sources' URIs resolved against the store it was found in.
+
+    The URIs written in a sidecar are where things were when it was written; a store copied to another
+    folder or bucket still traces, verifies and reproduces, because every reference is resolved here.
+    """
+    resolved = {**meta, "dataset": store.url(key)}
+    if meta.get("dataset") != resolved["dataset"]:
+        resolved["recorded_uri"] = meta.get("dataset")
+    sources = []
+    for source in meta.get("sources", []):
+        in_store = source_key(source)
+        sources.append({**source, "uri": store.url(in_store)} if in_store else source)
+    resolved["sources"] = sources
+    return resolved
+
+
 @dataclass
 class Dataset:
     """A committed dataset: where its data file is and what its sidecar says."""
@@ -189,8 +235,35 @@ class Dataset:
     def rows(self) -> int:
         return self.meta["statistics"]["rows"]
 
-    def records(self, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    def checked_sha1(self, known: dict | None = None) -> tuple[str, str]:
+        """The data's SHA1 and fingerprint, checked against the sidecar; raises ``DataMismatch``.
+
+        The data is re-hashed only when its fingerprint is neither the one committed in the sidecar nor
+        ``known`` (a source record of a step that read it before and hashed it then).
+        """
+        fingerprint = self.store.fingerprint(self.key)
+        trusted = {self.meta.get("fingerprint")}
+        if known and known.get("sha1") == self.sha1:
+            trusted.add(known.get("fingerprint"))
+        if fingerprint in trusted:
+            return self.sha1, fingerprint
+        actual = self.store.sha1(self.key)
+        if actual != self.sha1:
+            raise DataMismatch(self.meta, actual)
+        return actual, fingerprint
+
+    @contextlib.contextmanager
+    def local_copy(self) -> Iterator[Path]:
+        """A local file of the data, hashed before it is read: data that no longer matches its sidecar is
+        refused (``DataMismatch``), whatever its fingerprint says."""
         with local_copy(self.store, self.key) as path:
+            actual = sidecar.file_sha1(path)
+            if actual != self.sha1:
+                raise DataMismatch(self.meta, actual)
+            yield path
+
+    def records(self, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
+        with self.local_copy() as path:
             yield from iter_file(path, format_of(self.key), columns=columns)
 
     @classmethod
@@ -204,13 +277,14 @@ class Dataset:
                 f"no committed dataset at {where} (no sidecar){': ' + hint if hint else ''}"
             ) from exc
         meta = sidecar.loads(text, where=store.url(sidecar.sidecar_key(key)))
-        return cls(store=store, key=key, meta=meta)
+        return cls(store=store, key=key, meta=resolve(meta, store, key))
 
 
 def read_meta(store: Store, key: str) -> dict | None:
-    """The valid sidecar of ``key``, or None when there is none (or it does not validate)."""
+    """The valid sidecar of ``key`` (resolved against ``store``), or None when there is none (or it does not
+    validate)."""
     try:
-        return sidecar.loads(store.read_bytes(sidecar.sidecar_key(key)))
+        return resolve(sidecar.loads(store.read_bytes(sidecar.sidecar_key(key))), store, key)
     except (NotFound, sidecar.SidecarError):
         return None
 
@@ -228,6 +302,7 @@ def commit(store: Store, key: str, path: Path, meta: dict, sha1: str | None = No
     # Between these calls readers see no dataset rather than new data behind an old sidecar.
     store.delete(sidecar.sidecar_key(key))
     store.upload(path, key, move=True)
+    meta["fingerprint"] = store.fingerprint(key)  # what stands in for a re-hash until the data changes
     store.write_bytes(sidecar.sidecar_key(key), sidecar.dumps(meta).encode())
     return meta
 

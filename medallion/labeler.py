@@ -19,6 +19,7 @@ import threading
 import time
 from collections import Counter
 
+from medallion import failures
 from medallion.config import ConfigError
 from medallion.synthetic import CATEGORIES, CATEGORY_KEYWORDS
 
@@ -188,7 +189,10 @@ def serve(args: argparse.Namespace) -> int:
             "LABELER_TOKEN is not set: the service needs the bearer token its clients will send"
         )
     service = Service(token, args.noise, args.latency_ms, args.error_rate, args.rate_limit, args.seed)
-    server = http.server.ThreadingHTTPServer((args.host, args.port), handler_for(service))
+    try:
+        server = http.server.ThreadingHTTPServer((args.host, args.port), handler_for(service))
+    except OSError as exc:
+        raise ConfigError(f"cannot serve on {args.host}:{args.port}: {failures.describe(exc)}") from exc
     print(
         f"labeling service on http://{args.host}:{server.server_port} (noise {args.noise}, latency "
         f"{args.latency_ms} ms, error rate {args.error_rate}, rate limit {args.rate_limit or 'none'}/s)",
@@ -203,11 +207,17 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, got {text!r}")
+    return int(text)
+
+
 def add_parser(sub) -> None:
     parser = sub.add_parser("labeler", help="the reference labeling service")
     commands = parser.add_subparsers(dest="labeler_command", required=True, metavar="COMMAND")
     run = commands.add_parser("serve", help="serve the labeling API (token from LABELER_TOKEN)")
-    run.add_argument("--port", type=int, default=8080)
+    run.add_argument("--port", type=port, default=8080, help="TCP port, 0-65535 (0: any free one)")
     run.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 inside a container)")
     run.add_argument("--noise", type=float, default=0.0, help="share of labels flipped, seeded per document")
     run.add_argument("--latency-ms", type=int, default=0, help="added to every categorization request")

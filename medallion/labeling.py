@@ -1,7 +1,7 @@
 """The client of the paid labeling API: batches, bounded concurrency, retries, a label cache, a budget.
 
 Paid calls are precious, so:
-- every document's label is cached in the store, keyed by the labeler and the SHA1 of the text sent, and
+- every document's label is cached in the store, keyed by the labeler's name and the SHA1 of the text sent, and
   written after each successful batch: a re-run, a ``--force`` rebuild or a resumed run never pays twice;
 - 429 answers are retried after their ``Retry-After``; 5xx answers, timeouts and refused connections with
   exponential backoff and jitter; after ``max_retries`` the run stops with a clear message and keeps
@@ -21,7 +21,6 @@ import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import orjson
 
@@ -64,12 +63,9 @@ def text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def labeler_id(url: str) -> str:
-    """The cache namespace of a labeler: its endpoint without credentials, query or trailing slash."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return hashlib.sha1(f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}".encode()).hexdigest()[:16]
+def labeler_id(name: str) -> str:
+    """The cache namespace of a labeler: a digest of its name (``LABELER_NAME``), never of its URL."""
+    return hashlib.sha1(name.encode()).hexdigest()[:16]
 
 
 class LabelCache:
@@ -87,6 +83,11 @@ class LabelCache:
 
     def get(self, key: str) -> Label | None:
         return self.labels.get(key)
+
+    def lookup(self, documents: Iterable[tuple[str, str]]) -> dict[str, Label] | None:
+        """The labels of ``(id, text)`` documents when every one is cached (nothing to pay for), else None."""
+        labels = {doc_id: self.get(text_key(text)) for doc_id, text in documents}
+        return None if None in labels.values() else labels
 
     def add(self, entries: dict[str, Label]) -> None:
         if not entries:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import multiprocessing
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,8 +19,14 @@ R = TypeVar("R")
 
 
 def _pool(workers: int):
-    # fork: workers inherit the imported modules and loaded models, so start-up is cheap.
-    return multiprocessing.get_context("fork").Pool(workers)
+    # fork: workers inherit the imported modules and loaded models, so start-up is cheap. Workers ignore
+    # Ctrl-C (the terminal sends it to them too): the parent stops them and says so, once.
+    return multiprocessing.get_context("fork").Pool(
+        workers, initializer=signal.signal, initargs=_IGNORE_SIGINT
+    )
+
+
+_IGNORE_SIGINT = (signal.SIGINT, signal.SIG_IGN)
 
 
 def ordered_map(fn: Callable[[list[T]], list[R]], tasks: Iterable[Any], workers: int) -> Iterator[R]:

@@ -82,11 +82,8 @@ def replay_args(meta: dict, scratch_dir: Path) -> tuple[list[str], dict[str, str
         argv += ["--version", params["version"]]
         if params["label_source"] == "api":
             argv += ["--label-source", "api"]
-            # Labels come from the store's label cache, copied into scratch: nothing is paid for again.
-            env["LABELER_URL"] = params["labeler"]
-            env.setdefault(
-                "LABELER_TOKEN", os.environ.get("LABELER_TOKEN") or "unused-labels-come-from-the-cache"
-            )
+            # Labels come from the recorded labeler's cache, copied into scratch: no URL, nothing is paid.
+            env["LABELER_NAME"], env["LABELER_URL"] = params["labeler"], ""
         else:
             files = [s for s in meta["sources"] if s["kind"] == "file"]
             argv += ["--label-source", f"label-studio:{files[0]['uri']}"]
@@ -101,8 +98,10 @@ def replay_args(meta: dict, scratch_dir: Path) -> tuple[list[str], dict[str, str
     return argv, env
 
 
-def _copy(source: Store, key: str, target: Store) -> None:
-    with datasets.local_copy(source, key) as path:
+def _copy(source: Store, key: str, meta: dict, target: Store) -> None:
+    """Copy an input into scratch, re-hashed on the way: data that no longer matches its sidecar is
+    refused (``DataMismatch``), never used to call a rebuild identical."""
+    with datasets.Dataset(source, key, meta).local_copy() as path:
         target.upload(path, key)
     target.write_bytes(sidecar.sidecar_key(key), source.read_bytes(sidecar.sidecar_key(key)))
 
@@ -122,7 +121,7 @@ def rebuild(meta: dict, scratch: LocalStore, result: Reproduction) -> Rebuilt:
         if scratch.exists(in_key):
             continue
         if in_store.exists(in_key) and upstream["sha1"] == source["sha1"]:
-            _copy(in_store, in_key, scratch)
+            _copy(in_store, in_key, upstream, scratch)
             result.copied.append(source["uri"])
         else:
             why = "its data is gone" if not in_store.exists(in_key) else "it was replaced since"
@@ -189,32 +188,45 @@ def reproduce(uri: str, scratch_dir: Path) -> tuple[Reproduction, Rebuilt]:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
+    import shutil
+
+    # A folder named with --scratch is kept; the default temporary one only with --keep-scratch.
+    keep = bool(args.scratch) or args.keep_scratch
     scratch_dir = (
         Path(args.scratch) if args.scratch else Path(tempfile.mkdtemp(prefix="medallion-reproduce-"))
     )
-    scratch_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("MEDALLION_WORKFLOW", "reproduce")
-    result, target = reproduce(args.uri, scratch_dir)
-    for note in result.notes:
-        print(f"note: {note}")
-    for uri in result.copied:
-        print(f"input  {uri} (recorded SHA1, copied)")
-    for step in result.steps:
-        state = "identical" if step.identical else "DIVERGED"
-        print(f"{state:<10} {step.label:<40} recorded {step.recorded[:12]}  rebuilt {step.rebuilt[:12]}")
-    print(f"scratch: file://{scratch_dir}")
-    first = result.first_divergence
-    if first is None:
-        print(f"identical: {target.uri} rebuilt with SHA1 {target.rebuilt}")
-        return 0
-    print(
-        f"diverged: first at {first.label} ({first.uri}): recorded {first.recorded}, rebuilt {first.rebuilt}"
-    )
-    return 1
+    try:
+        scratch_dir.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("MEDALLION_WORKFLOW", "reproduce")
+        result, target = reproduce(args.uri, scratch_dir)
+        for note in result.notes:
+            print(f"note: {note}")
+        for uri in result.copied:
+            print(f"input  {uri} (recorded SHA1, copied)")
+        for step in result.steps:
+            state = "identical" if step.identical else "DIVERGED"
+            print(f"{state:<10} {step.label:<40} recorded {step.recorded[:12]}  rebuilt {step.rebuilt[:12]}")
+        print(f"scratch: file://{scratch_dir}" if keep else "scratch: removed (--keep-scratch keeps it)")
+        first = result.first_divergence
+        if first is None:
+            print(f"identical: {target.uri} rebuilt with SHA1 {target.rebuilt}")
+            return 0
+        print(
+            f"diverged: first at {first.label} ({first.uri}): recorded {first.recorded}, rebuilt {first.rebuilt}"
+        )
+        return 1
+    finally:
+        if not keep:
+            shutil.rmtree(scratch_dir, ignore_errors=True)
 
 
 def add_parser(sub) -> None:
     again = sub.add_parser("reproduce", help="rebuild a dataset from its sidecar and compare SHA1s")
     again.add_argument("uri", help="dataset URI: its date folder or its data file")
-    again.add_argument("--scratch", help="folder to rebuild into (default: a new temporary folder)")
+    again.add_argument(
+        "--scratch", help="folder to rebuild into, kept afterwards (default: a temporary one, removed)"
+    )
+    again.add_argument(
+        "--keep-scratch", action="store_true", help="keep the default temporary scratch folder to inspect it"
+    )
     again.set_defaults(func=cmd_reproduce)

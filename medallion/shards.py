@@ -113,10 +113,10 @@ def _read(store: Store, key: str) -> Iterator[Item]:
 
 def run_shard(run, source, shard: tuple[int, int], items) -> None:
     """Shard K of N of a step: ``items(path, groups)`` over the input's row groups K, K+N, ..., into scratch."""
-    from medallion.datasets import local_copy, row_groups
+    from medallion.datasets import row_groups
 
     k, n = shard
-    with local_copy(source.store, source.key) as path:
+    with source.local_copy() as path:
         key = shard_key(run.stage, run.date, run.version, k, n)
         count = write_shard(run.store, key, items(path, my_groups(row_groups(path), k, n)))
     print(f"[{run.label}] shard {k}/{n}: {count:,} rows to {run.store.url(key)}", flush=True)

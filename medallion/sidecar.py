@@ -6,13 +6,13 @@ import functools
 import hashlib
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from medallion import __version__
 from medallion.config import REPO_ROOT
+from medallion.store import file_sha1  # noqa: F401  (re-exported: steps hash files through sidecar)
 
 SCHEMA_DIR = REPO_ROOT / "schemas"
 SIDECAR_SUFFIX = ".meta.yaml"
@@ -96,11 +96,3 @@ def code_version() -> str:
             digest.update(str(path.relative_to(REPO_ROOT)).encode())
             digest.update(path.read_bytes())
     return f"{__version__}+{digest.hexdigest()[:12]}"
-
-
-def file_sha1(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

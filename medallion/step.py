@@ -13,6 +13,7 @@ A step module keeps its pure core and calls this for the rest::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -24,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from medallion import config, contracts, datasets, pipeline, quality, sidecar
+from medallion import config, contracts, datasets, failures, pipeline, quality, sidecar
 from medallion.config import RunContext
 from medallion.pipeline import Stage
 from medallion.store import NotFound, StoreError, open_store
@@ -180,22 +181,37 @@ class StepRun:
         self.key = pipeline.dataset_key(stage, self.date, version)
         self.quarantine_key = pipeline.quarantine_key(stage, self.date, version)
         self.label = stage.name + (f"/{version}" if version else "")
+        self.committed = datasets.read_meta(self.store, self.key)
+        recorded = {
+            datasets.source_key(source): source for source in (self.committed or {}).get("sources", [])
+        }
         self.inputs: dict[str, datasets.Dataset] = {}
+        self.sources = list(external_sources or [])
         for name in stage.inputs:
             upstream = pipeline.stage(name)
             in_version = (input_versions or {}).get(name)
             key = pipeline.dataset_key(upstream, self.date, in_version)
-            self.inputs[name] = datasets.Dataset.open(
+            dataset = datasets.Dataset.open(
                 self.store, key, hint=f"run stage {name} for {self.date} first (medallion run --until {name})"
             )
             try:
-                contracts.check_dataset(self.inputs[name].meta, name)
+                contracts.check_dataset(dataset.meta, name)
             except contracts.ContractError as exc:
                 raise StepFailed(f"[{self.label}] input {name}: {exc}") from exc
-        self.sources = list(external_sources or []) + [
-            {"uri": ds.uri, "kind": "dataset", "sha1": ds.sha1, "rows": ds.rows}
-            for ds in self.inputs.values()
-        ]
+            # The SHA1 of the data as it is now (its fingerprint stands in for a re-hash while unchanged),
+            # never the number copied from the input's sidecar alone; --force does not bypass this.
+            sha1, fingerprint = dataset.checked_sha1(known=recorded.get(key))
+            self.inputs[name] = dataset
+            self.sources.append(
+                {
+                    "uri": dataset.uri,
+                    "key": key,
+                    "kind": "dataset",
+                    "sha1": sha1,
+                    "fingerprint": fingerprint,
+                    "rows": dataset.rows,
+                }
+            )
         self.input_rows = 0
         self.quarantined: Counter[str] = Counter()
         self.duplicates: Counter[str] = Counter()
@@ -213,29 +229,40 @@ class StepRun:
     def __enter__(self) -> StepRun:
         return self
 
-    def __exit__(self, *exc_info) -> None:
-        if self._lease is not None:
-            try:
-                self.store.delete(self._lease)
-            except StoreError as exc:  # the endpoint is gone: the next run takes the lease over
-                print(
-                    f"[{self.label}] warning: could not release the lease: {exc}", file=sys.stderr, flush=True
-                )
-            self._lease = None
-        if self.writer is not None:
-            self.writer.close()
-            self.rejects.close()
-            for _dataset, checked, _columns, _description in self.extra_outputs:
-                checked.writer.close()
-        if self._workdir is not None:
-            self._workdir.cleanup()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        # Every exit path (success, an error, a full disk, Ctrl-C) releases the lease and removes the
+        # scratch folder; a cleanup that fails too (the disk is still full) never hides the first error,
+        # and a second Ctrl-C does not cut it short.
+        if isinstance(exc, KeyboardInterrupt):
+            failures.shield()
+        try:
+            if self._lease is not None:
+                try:
+                    self.store.delete(self._lease)
+                except StoreError as error:  # the endpoint is gone: the next run takes the lease over
+                    print(
+                        f"[{self.label}] warning: could not release the lease: {error}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                self._lease = None
+            extra = [checked.writer for _name, checked, _cols, _text in getattr(self, "extra_outputs", [])]
+            for writer in (self.writer, self.rejects, *extra):
+                with contextlib.suppress(OSError):
+                    if writer is not None:
+                        writer.close()
+        finally:
+            if self._workdir is not None:
+                self._workdir.cleanup()
+        if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, failures.Interrupted):
+            raise failures.Interrupted(self.label) from None
 
     def up_to_date(self) -> bool:
         """True (and says so) when the committed output was built from the same inputs, parameters and code."""
         if self.force:
             return False
-        meta = datasets.read_meta(self.store, self.key)
-        if meta is None:
+        meta = self.committed
+        if meta is None or not self._data_intact(meta):
             return False
         checked = meta.get("quality") or {}
         same_sources = _source_ids(meta.get("sources", [])) == _source_ids(self.sources)
@@ -255,6 +282,20 @@ class StepRun:
             self._write_output_params(meta)
         return same
 
+    def _data_intact(self, meta: dict) -> bool:
+        """Whether the committed data (and its rejects) still match their sidecars: False when the data is
+        gone (it is rebuilt); a changed file stops the step (``DataMismatch``): it is never up to date."""
+        for key, committed in ((self.key, meta), (self.quarantine_key, None)):
+            committed = committed or datasets.read_meta(self.store, key)
+            if committed is None:
+                return False
+            try:
+                datasets.Dataset(self.store, key, committed).checked_sha1()
+            except NotFound:
+                print(f"[{self.label}] {self.store.url(key)} is gone: rebuilding it", flush=True)
+                return False
+        return True
+
     def _refuse_overwrite(self, meta: dict, same_sources: bool) -> None:
         """A committed dataset built from other inputs or parameters is replaced only with --force."""
         if self.force:
@@ -263,12 +304,12 @@ class StepRun:
         if what == "parameters":
             detail = f"committed {json.dumps(meta.get('parameters'), sort_keys=True)}, now {json.dumps(_plain(self.params), sort_keys=True)}"
         else:
-            old = {s.get("uri"): s.get("sha1") for s in meta.get("sources", [])}
+            old = dict(_source_ids(meta.get("sources", [])))
             detail = (
                 "; ".join(
-                    f"{s['uri']} sha1 {str(old.get(s['uri']))[:12]} -> {str(s.get('sha1'))[:12]}"
+                    f"{s['uri']} sha1 {str(old.get(_source_id(s)))[:12]} -> {str(s.get('sha1'))[:12]}"
                     for s in self.sources
-                    if old.get(s["uri"]) != s.get("sha1")
+                    if old.get(_source_id(s)) != s.get("sha1")
                 )
                 or "a different set of sources"
             )
@@ -724,8 +765,13 @@ def _with_placeholders(meta: dict) -> dict:
     return {**meta, "sha1": "0" * 40, "bytes": 0, "created_at": sidecar.now()}
 
 
+def _source_id(source: dict) -> str:
+    """What names a source: its key in the store (so a moved store is still up to date), else its URI."""
+    return datasets.source_key(source) or source.get("uri")
+
+
 def _source_ids(sources: list[dict]) -> list[tuple]:
-    return sorted((s.get("uri"), s.get("sha1")) for s in sources)
+    return sorted((_source_id(s), s.get("sha1")) for s in sources)
 
 
 def _plain(value: Any) -> Any:
@@ -740,12 +786,10 @@ def _hostname() -> str:
 
 
 def guarded(body: Callable[[], int]) -> int:
-    """Run a step body; known failures print one clear line (no traceback) and exit 1."""
+    """Run a step body; every failure is one clear line (no traceback): see medallion/failures.py."""
     from medallion.config import ConfigError
     from medallion.store import StoreError
 
-    try:
-        return body()
-    except (StepFailed, StoreError, ConfigError, sidecar.SidecarError) as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 1
+    stage = body.__globals__.get("STAGE")  # the step module's own stage: what an early Ctrl-C names
+    known = (StepFailed, StoreError, ConfigError, sidecar.SidecarError)
+    return failures.run(body, known, stage=stage.name if isinstance(stage, Stage) else "")

@@ -7,6 +7,7 @@ multipart threshold go up in parts.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from abc import ABC, abstractmethod
@@ -66,6 +67,15 @@ class Store(ABC):
         return None
 
     @abstractmethod
+    def fingerprint(self, key: str) -> str:
+        """What changes whenever the object is rewritten, read without reading the data: size and mtime/ctime
+        of a file, size and ETag of an S3 object. Raises NotFound."""
+
+    @abstractmethod
+    def sha1(self, key: str) -> str:
+        """The SHA1 of the object's bytes, streamed. Raises NotFound."""
+
+    @abstractmethod
     def create(self, key: str, data: bytes) -> bool:
         """Write ``key`` only if it does not exist yet, atomically; False when it already did."""
 
@@ -94,6 +104,8 @@ class LocalStore(Store):
         self.uri = uri or f"file://{self.root}"
 
     def _path(self, key: str) -> Path:
+        if self.root.is_file():  # say so, rather than "not a directory" for a path below it
+            raise ConfigError(f"store {self.uri}: {self.root} is a file; a local store is a folder")
         path = (self.root / key).resolve()
         if not str(path).startswith(str(self.root.resolve())):
             raise StoreError(f"key {key!r} points outside the store {self.uri}")
@@ -127,6 +139,20 @@ class LocalStore(Store):
         except FileExistsError:
             return False
         return True
+
+    def fingerprint(self, key: str) -> str:
+        try:
+            st = self._path(key).stat()
+        except FileNotFoundError as exc:
+            raise NotFound(f"{self.url(key)} does not exist") from exc
+        # ctime too: a byte changed in place with the mtime set back still moves it.
+        return f"file:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+    def sha1(self, key: str) -> str:
+        try:
+            return file_sha1(self._path(key))
+        except FileNotFoundError as exc:
+            raise NotFound(f"{self.url(key)} does not exist") from exc
 
     def download(self, key: str, path: Path) -> None:
         try:
@@ -228,17 +254,22 @@ class S3Store(Store):
 
         settings = s3_settings()
         exc = _cause(exc, (ReadTimeoutError, EndpointDown, HTTPClientError)) or exc
+        endpoint = settings.endpoint_url or "of AWS"
+        bounds = (
+            f"Nothing was committed; rerun when it is back (bounds: MEDALLION_S3_CONNECT_TIMEOUT="
+            f"{settings.connect_timeout:g}s, MEDALLION_S3_READ_TIMEOUT={settings.read_timeout:g}s, "
+            f"MEDALLION_S3_MAX_ATTEMPTS={settings.max_attempts})"
+        )
         if isinstance(exc, ReadTimeoutError):
             return StoreError(
-                f"could not {action} {self.url(key)}: the S3 endpoint did not answer within "
+                f"could not {action} {self.url(key)}: the S3 endpoint {endpoint} did not answer within "
                 f"{settings.read_timeout:g}s ({settings.max_attempts} attempts); it is overloaded or down. "
-                "Rerun when it is back (MEDALLION_S3_READ_TIMEOUT sets the limit)"
+                + bounds
             )
         if isinstance(exc, EndpointDown | HTTPClientError):
             return StoreError(
-                f"could not {action} {self.url(key)}: the S3 endpoint {settings.endpoint_url or 'of AWS'} "
-                f"cannot be reached or dropped the connection ({settings.max_attempts} attempts: "
-                f"{type(exc).__name__}). Nothing was committed; rerun when it is back"
+                f"could not {action} {self.url(key)}: the S3 endpoint {endpoint} cannot be reached or "
+                f"dropped the connection ({settings.max_attempts} attempts: {type(exc).__name__}). " + bounds
             )
         return StoreError(f"could not {action} {self.url(key)}: {exc}")
 
@@ -254,6 +285,24 @@ class S3Store(Store):
             raise self._fail(exc, "check", key) from exc
         except Exception as exc:
             raise self._fail(exc, "check", key) from exc
+
+    def fingerprint(self, key: str) -> str:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except Exception as exc:
+            raise self._fail(exc, "check", key) from exc
+        etag = head["ETag"].strip('"')
+        return f"s3:{head['ContentLength']}:{etag}"
+
+    def sha1(self, key: str) -> str:
+        digest = hashlib.sha1()
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+            for chunk in body.iter_chunks(1 << 20):
+                digest.update(chunk)
+        except Exception as exc:
+            raise self._fail(exc, "read", key) from exc
+        return digest.hexdigest()
 
     def read_bytes(self, key: str) -> bytes:
         try:
@@ -346,6 +395,14 @@ class S3Store(Store):
             raise self._fail(exc, f"read version {version} of", key) from exc
 
 
+def file_sha1(path: Path) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _cause(exc: BaseException, kinds: tuple) -> BaseException | None:
     """The first exception of ``kinds`` in ``exc``'s chain (boto3's transfers wrap the network error)."""
     seen = set()
@@ -360,8 +417,13 @@ def _cause(exc: BaseException, kinds: tuple) -> BaseException | None:
 def _transfer_config():
     from boto3.s3.transfer import TransferConfig
 
+    # One attempt at s3transfer's level: botocore already retries each request MEDALLION_S3_MAX_ATTEMPTS
+    # times, and s3transfer's own download retries (5 by default) would multiply that bound.
     return TransferConfig(
-        multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_CHUNKSIZE, use_threads=False
+        multipart_threshold=MULTIPART_THRESHOLD,
+        multipart_chunksize=MULTIPART_CHUNKSIZE,
+        use_threads=False,
+        num_download_attempts=1,
     )
 
 
@@ -370,17 +432,41 @@ def _s3_client():
     from botocore.config import Config
 
     settings = s3_settings()
-    return boto3.session.Session().client(
+    client = boto3.session.Session().client(
         "s3",
         endpoint_url=settings.endpoint_url,
         region_name=settings.region,
         config=Config(
-            retries={"max_attempts": settings.max_attempts, "mode": "standard"},
+            # total_max_attempts counts the first try; botocore's max_attempts would add one to it.
+            retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             s3={"addressing_style": "path"},
         ),
     )
+    _fail_fast_once_down(client)
+    return client
+
+
+def _fail_fast_once_down(client) -> None:
+    """Once a request has spent every attempt on an endpoint that is down or silent, every later request
+    of this client (a lease release, the abort of a multipart upload) fails at once with the same error:
+    the bounds hold for the whole command, not for each request."""
+    from botocore.exceptions import ConnectionError as EndpointDown
+    from botocore.exceptions import HTTPClientError
+
+    down: list[Exception] = []
+
+    def remember(exception=None, **_kwargs) -> None:
+        if isinstance(exception, EndpointDown | HTTPClientError) and not down:
+            down.append(exception)
+
+    def refuse(**_kwargs) -> None:
+        if down:
+            raise down[0]
+
+    client.meta.events.register("after-call-error.s3", remember)
+    client.meta.events.register("before-call.s3", refuse)
 
 
 def open_store(uri: str) -> Store:
@@ -390,12 +476,12 @@ def open_store(uri: str) -> Store:
         if not parsed.netloc:
             raise ConfigError(f"store URI {uri!r} has no bucket: use s3://BUCKET[/PREFIX]")
         return S3Store(parsed.netloc, parsed.path)
-    if uri.startswith("file://"):
-        path = uri[len("file://") :]
-        return LocalStore(path or ".", uri=uri.rstrip("/"))
-    if "://" in uri:
+    if "://" in uri and not uri.startswith("file://"):
         raise ConfigError(f"unsupported store URI {uri!r}: use file://PATH or s3://BUCKET[/PREFIX]")
-    return LocalStore(uri, uri=f"file://{uri.rstrip('/')}")
+    # A relative folder is resolved once, here: `data`, `./data`, `/abs/data` and `file://./data` name the
+    # same store from the same directory, and what a sidecar records does not depend on where a step ran.
+    root = Path(uri.removeprefix("file://") or ".").expanduser().resolve()
+    return LocalStore(root, uri=f"file://{root}")
 
 
 def split_uri(uri: str) -> tuple[Store, str]:

@@ -1,10 +1,14 @@
 """URL canonicalization: one spelling per page, so duplicates under URL variants are found.
 
-Pure and stdlib only. ``canonicalize`` never raises anything but ``InvalidURL`` and is idempotent.
+Pure and stdlib only. ``canonicalize`` never raises anything but ``InvalidURL`` and is idempotent. A host is
+a domain name (lowercase; international names to punycode, IDNA 2003 as the stdlib has it; one trailing dot
+dropped), a dotted-quad IPv4 address, or a bracketed IPv6 address (compressed, lowercase; no zone). Ingest
+accepts exactly the URLs this canonicalizes, so url-normalization never meets one it cannot.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -54,7 +58,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 PERCENT_RE = re.compile(r"%([0-9A-Fa-f]{2})")
 HOST_RE = re.compile(r"^[a-z0-9.\-_]+$")
-IPV6_RE = re.compile(r"^\[[0-9a-f:.]+\]$")
+BRACKETED_RE = re.compile(r"^\[[^\[\]]+\](:[0-9]*)?$")  # '[' address ']' then at most a port
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # Characters kept as they are in a path or query component: reserved delimiters and '%' of an escape.
 PATH_SAFE = "/:@!$&'()*+,;=%-._~"
@@ -107,21 +111,44 @@ def _remove_dot_segments(path: str) -> str:
     return "/" + "/".join(output)
 
 
-def _host(netloc_host: str, strip_www: bool) -> str:
-    host = netloc_host.strip().rstrip(".").lower()
+def _ip_host(hostport: str, hostname: str) -> str:
+    """A bracketed IPv6 literal in its one spelling: lowercase, compressed (``[2001:db8::1]``)."""
+    if not BRACKETED_RE.match(hostport):
+        raise InvalidURL("malformed-url", f"invalid bracketed host {hostport!r}")
+    if "%" in hostname:
+        raise InvalidURL("malformed-url", f"IPv6 host {hostname!r} has a zone: it names a local interface")
+    try:
+        return f"[{ipaddress.IPv6Address(hostname)}]"
+    except ValueError as exc:
+        raise InvalidURL("malformed-url", f"[{hostname}] is not an IPv6 address") from exc
+
+
+def _host(hostname: str, strip_www: bool) -> str:
+    """A domain name (lowercase, IDNA to punycode, one trailing dot dropped) or a dotted-quad IPv4 address."""
+    host = hostname.strip().lower()
+    host = host[:-1] if host.endswith(".") else host
     if not host:
         raise InvalidURL("no-host", "the URL has no host")
-    if host.startswith("["):
-        if not IPV6_RE.match(host):
-            raise InvalidURL("malformed-url", f"invalid IPv6 host {host!r}")
-        return host
-    if not host.isascii():
+    try:
+        # The stdlib codec (IDNA 2003) maps a Unicode host to punycode and decoding an xn-- label checks
+        # that it round-trips, so a host that is not a valid international domain name fails here.
+        host = host.encode("idna").decode("ascii") if not host.isascii() else host
+        if "xn--" in host:
+            host.encode("ascii").decode("idna")
+    except UnicodeError as exc:
+        raise InvalidURL("malformed-url", f"host {hostname!r} is not a valid domain name") from exc
+    labels = host.split(".")
+    if not HOST_RE.match(host) or len(host) > 253 or any(not 0 < len(x) <= 63 for x in labels):
+        raise InvalidURL("malformed-url", f"host {hostname!r} is not a valid domain name")
+    if any(label.startswith("-") for label in labels):
+        raise InvalidURL("malformed-url", f"host {hostname!r} has a label that starts with '-'")
+    if labels[-1].isdigit() or labels[-1].startswith("0x"):
+        # A numeric last label is an IPv4 address: only the dotted quad, as browsers read 127.1 or 0x7f.1
+        # as other spellings of an address, and 010 as octal.
         try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError as exc:
-            raise InvalidURL("malformed-url", f"host {netloc_host!r} is not a valid domain name") from exc
-    if not HOST_RE.match(host) or ".." in host or host.startswith((".", "-")):
-        raise InvalidURL("malformed-url", f"host {netloc_host!r} has characters a host cannot have")
+            return str(ipaddress.IPv4Address(host))
+        except ValueError as exc:
+            raise InvalidURL("malformed-url", f"host {hostname!r} is not a dotted-quad IPv4 address") from exc
     if strip_www and host.startswith("www.") and host.count(".") >= 2:
         host = host[4:]
     return host
@@ -165,14 +192,19 @@ def canonicalize(url: str, *, strip_www: bool = True, max_length: int = 4096) ->
         raise
     except ValueError as exc:
         raise InvalidURL("malformed-url", f"cannot parse the URL: {exc}") from exc
-    if "[" in parts.netloc and not hostname:
-        raise InvalidURL("malformed-url", "invalid bracketed host")
-    host = _host(f"[{hostname}]" if ":" in hostname else hostname, strip_www)
+    hostport = parts.netloc.rpartition("@")[2]
+    host = _ip_host(hostport, hostname) if hostport.startswith("[") else _host(hostname, strip_www)
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     path = _remove_dot_segments(_encode(parts.path or "/", PATH_SAFE))
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
-    return urlunsplit((scheme, netloc, path, _query(parts.query), ""))
+    canonical = urlunsplit((scheme, netloc, path, _query(parts.query), ""))
+    if len(canonical) > max_length:  # percent-encoding can lengthen a URL; the limit holds for both
+        raise InvalidURL(
+            "url-too-long",
+            f"the canonical URL has {len(canonical):,} characters; the limit is {max_length:,}",
+        )
+    return canonical
 
 
 def host_of(canonical_url: str) -> str:

@@ -1,9 +1,9 @@
 """annotation: the gold layer. Each document of a text-normalization version gets a topic category.
 
-Labels come from the external paid labeling API (``api``: ``LABELER_URL``, ``LABELER_TOKEN``) through a
-client that batches, retries, caches every paid label in the store and respects a budget; or from human
-annotators in a Label Studio export (``label-studio:FILE``). Documents that get no label are quarantined
-with the reason.
+Labels come from the external paid labeling API (``api``: ``LABELER_NAME`` names it, ``LABELER_URL`` and
+``LABELER_TOKEN`` reach it) through a client that batches, retries, caches every paid label in the store
+and respects a budget; or from human annotators in a Label Studio export (``label-studio:FILE``).
+Documents that get no label are quarantined with the reason.
 
     python -m steps.annotation --store URI --date 2026-11-23 [--version v2] [--label-source api]
 """
@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from urllib.parse import urlsplit
+from pathlib import Path
 
-from medallion import columns, config, pipeline
-from medallion.labeling import LabelCache, LabelingClient, LabelingFailed, labeler_id
+from medallion import columns, config, datasets, pipeline
+from medallion.failures import UsageError
+from medallion.labeling import LabelCache, LabelingClient, LabelingFailed, Usage, labeler_id
 from medallion.step import StepFailed, StepRun, guarded, step_parser
+from medallion.store import open_store
 
 STAGE = pipeline.stage("annotated")
 KEEP = ("url", "host", "timestamp", "title", "content", "language", "text")
@@ -49,33 +51,52 @@ def main(argv: list[str] | None = None) -> int:
     return guarded(lambda: annotate(args))
 
 
+def check_label_source(source: str) -> None:
+    """``api`` or ``label-studio:FILE`` with FILE present; a UsageError (exit 2) before anything runs."""
+    if source != "api" and not source.startswith("label-studio:"):
+        raise UsageError(f"--label-source must be 'api' or 'label-studio:FILE', got {source!r}")
+    if source != "api" and not Path(source.split(":", 1)[1]).is_file():
+        raise UsageError(f"--label-source {source}: there is no such Label Studio export file")
+
+
 def annotate(args) -> int:
+    check_label_source(args.label_source)
     if args.label_source == "api":
         return annotate_with_api(args)
-    if args.label_source.startswith("label-studio:"):
-        from steps.annotation_human import annotate_with_humans
+    from steps.annotation_human import annotate_with_humans
 
-        return annotate_with_humans(args, args.label_source.split(":", 1)[1])
-    raise StepFailed(f"--label-source must be 'api' or 'label-studio:FILE', got {args.label_source!r}")
+    return annotate_with_humans(args, args.label_source.split(":", 1)[1])
 
 
 def annotate_with_api(args) -> int:
     labeler = config.labeler_settings()
-    host = urlsplit(labeler.url).netloc
-    params = {"version": args.version, "label_source": "api", "labeler": labeler.url}
+    committed = _committed_labeler(args)
+    # Nothing set (say `medallion run` after the demo): the committed labeler is assumed, for the
+    # up-to-date check only; rebuilding needs the API's settings.
+    name = labeler.name or committed or labeler.require().name
+    if committed and name != committed and not args.force:
+        raise StepFailed(
+            f"[{STAGE.name}] {args.date} is committed with labels of {committed!r}, this run's labeler is "
+            f"{name!r}; nothing was overwritten. Set LABELER_NAME={committed} if it is the same service (its "
+            "paid labels are cached under that name), or rerun with --force to relabel (paid again)."
+        )
+    # The name is the labeler's identity (parameters, source, label cache); the URL is information only.
+    params = {"version": args.version, "label_source": "api", "labeler": name}
+    where = {"url": labeler.url} if labeler.url else {}
     process = [
         {
             "name": "labeling-api",
             "description": "Each document's normalized text is categorized by the external labeling API "
-            "(schemas/labeling-api.openapi.yaml); labels are cached by text SHA1 and labeler.",
+            "(schemas/labeling-api.openapi.yaml); labels are cached by text SHA1 and labeler name.",
             "params": {
-                "labeler": labeler.url,
+                "labeler": name,
+                **where,
                 "batch_size": args.batch_size,
                 "concurrency": args.concurrency,
             },
         }
     ]
-    source = {"uri": labeler.url, "kind": "api"}
+    source = {"uri": f"labeler:{name}", "kind": "api", **where}
     with StepRun(
         STAGE,
         args,
@@ -87,24 +108,30 @@ def annotate_with_api(args) -> int:
     ) as run:
         if run.up_to_date():
             return 0
+        if not labeler.name:
+            labeler.require()
         documents = run.input("text-normalization")
         run.start(total=documents.rows)
-        client = LabelingClient(
-            labeler.url,
-            labeler.token,
-            batch_size=args.batch_size,
-            concurrency=args.concurrency,
-            timeout=args.timeout,
-            max_retries=args.max_retries,
-            budget=args.budget,
-        )
-        cache = LabelCache(run.store, labeler_id(labeler.url))
+        cache = LabelCache(run.store, labeler_id(name))
         # Only the small (url, text) pairs are held: a few kB per document for one day's batch.
         pairs = [(row["url"], row["text"]) for row in documents.records(columns=["url", "text"])]
-        try:
-            labels = client.label(pairs, cache)
-        except LabelingFailed as exc:  # BudgetExhausted too
-            raise StepFailed(f"{exc} (usage this run: {client.usage.as_dict()})") from exc
+        labels, usage = cache.lookup(pairs), Usage(cached=len(pairs))
+        if labels is None:  # some labels are still to be paid for: only now is the API needed
+            labeler.require()
+            client = LabelingClient(
+                labeler.url,
+                labeler.token,
+                batch_size=args.batch_size,
+                concurrency=args.concurrency,
+                timeout=args.timeout,
+                max_retries=args.max_retries,
+                budget=args.budget,
+            )
+            try:
+                labels = client.label(pairs, cache)
+            except LabelingFailed as exc:  # BudgetExhausted too
+                raise StepFailed(f"{exc} (usage this run: {client.usage.as_dict()})") from exc
+            usage = client.usage
         categories: Counter[str] = Counter()
         for position, row in enumerate(documents.records(columns=list(KEEP))):
             run.read()
@@ -125,13 +152,13 @@ def annotate_with_api(args) -> int:
                 {
                     **row,
                     "category": label.category,
-                    "label_source": f"api:{host}",
+                    "label_source": f"api:{name}",
                     "label_confidence": label.confidence,
                     "annotators": 1,
                 },
                 position,
             )
-        usage = client.usage.as_dict()
+        usage = usage.as_dict()
         print(
             f"[{run.label}] labeling: {usage['paid']} documents paid for, {usage['cached']} from the cache, "
             f"{usage['requests']} requests, {usage['retries']} retries",
@@ -141,6 +168,13 @@ def annotate_with_api(args) -> int:
             process=process, extra_stats={"labeling": usage, "categories": dict(sorted(categories.items()))}
         )
     return 0
+
+
+def _committed_labeler(args) -> str | None:
+    """The labeler named in the committed dataset's parameters, if the API labeled it."""
+    meta = datasets.read_meta(open_store(args.store), pipeline.dataset_key(STAGE, args.date))
+    params = (meta or {}).get("parameters") or {}
+    return params.get("labeler") if params.get("label_source") == "api" else None
 
 
 if __name__ == "__main__":

@@ -157,7 +157,7 @@ def parse(args) -> int:
         run.start(total=source.rows)
         languages: Counter[str] = Counter()
         keys = shards.merge_keys(run, args.merge)
-        with datasets.local_copy(source.store, source.key) as path:
+        with source.local_copy() as path:
             items = shards.read_shards(run.store, keys) if args.merge else parsed(path, limits, workers)
             for position, record, result in items:
                 run.read()

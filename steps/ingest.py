@@ -9,20 +9,26 @@ input lines = rows + quarantined.
 from __future__ import annotations
 
 import contextlib
+import gzip
+import io
+import json
 import shutil
 import sys
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
+import zstandard
 
 from medallion import pipeline, sidecar
 from medallion.step import StepFailed, StepRun, guarded, step_parser
 from medallion.store import LocalStore, S3Store, open_store
-from medallion.timestamps import end_of_day, parse_timestamp
+from medallion.timestamps import ACCEPTED, end_of_day, parse_timestamp
 from medallion.urls import InvalidURL, canonicalize
 
 STAGE = pipeline.stage("raw")
@@ -35,19 +41,47 @@ SCHEMA = {"url": "string", "html": "string", "timestamp": "string (ISO 8601)"}
 COLUMNS = {
     "url": "The page address exactly as the crawler fetched it (not yet canonical).",
     "html": "The full HTML of the page as fetched, decoded to text by the crawler.",
-    "timestamp": "When the crawler fetched the page, ISO 8601 (UTC when no zone is given).",
+    "timestamp": "When the crawler fetched the page: ISO 8601 date and time or an HTTP date (UTC when no zone).",
 }
 RULES = [
+    {
+        "name": "crawl-file",
+        "description": "The crawl is JSON Lines in UTF-8, optionally gzip- or zstd-compressed (recognised by "
+        "its magic bytes, not its name); raw keeps the decompressed lines byte for byte.",
+    },
     {"name": "valid-utf8", "description": "A line must be valid UTF-8."},
-    {"name": "json-object", "description": "A line must be one JSON object."},
+    {
+        "name": "json-object",
+        "description": "A line must be one JSON object, with no key twice in any object.",
+    },
     {"name": "required-fields", "description": "url, html and timestamp must be present and be strings."},
-    {"name": "http-url", "description": "url must be an absolute http(s) URL with a host."},
+    {
+        "name": "http-url",
+        "description": "url must be an absolute http(s) URL whose host is a domain name (international "
+        "names to punycode), a dotted-quad IPv4 address or a bracketed IPv6 address without a zone.",
+    },
     {"name": "html-size", "description": "html must be non-empty and at most max_html_chars characters."},
     {
         "name": "timestamp",
-        "description": "timestamp must be ISO 8601 and not after the end of the batch date.",
+        "description": f"timestamp must be {ACCEPTED}, and not after the end of the batch date.",
     },
 ]
+# What a file's first bytes say it is: gzip and zstd are read, the others are refused by name.
+MAGIC = {
+    b"\x1f\x8b": "gzip",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"BZh": "bzip2-compressed",
+    b"\xfd7zXZ\x00": "xz-compressed",
+    b"PK\x03\x04": "a zip archive",
+    b"7z\xbc\xaf\x27\x1c": "a 7-Zip archive",
+    b"\x04\x22\x4d\x18": "lz4-compressed",
+    b"PAR1": "a Parquet file",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+}
+ACCEPTED_FILES = "JSON Lines in UTF-8, optionally gzip- or zstd-compressed"
+DAMAGED = (OSError, EOFError, zlib.error, zstandard.ZstdError)  # what a broken compressed stream raises
 
 
 class Rejected(ValueError):
@@ -78,6 +112,10 @@ def validate_line(line: bytes, batch_date: str, max_html_chars: int = MAX_HTML_C
         raise Rejected("invalid-json", f"not valid JSON: {exc}") from exc
     if not isinstance(obj, dict):
         raise Rejected("not-an-object", f"a line must be a JSON object, got {type(obj).__name__}")
+    if (key := repeated_key(line, obj)) is not None:
+        raise Rejected(
+            "duplicate-key", f"key {key!r} appears twice in one object: JSON readers disagree on which counts"
+        )
     for field, kind in REQUIRED_FIELDS.items():
         if field not in obj or obj[field] is None:
             raise Rejected("missing-field", f"field {field!r} is missing")
@@ -105,6 +143,51 @@ def validate_line(line: bytes, batch_date: str, max_html_chars: int = MAX_HTML_C
     return CrawlRecord(url=obj["url"], html=html, timestamp=moment)
 
 
+def _shape(value) -> tuple[int, int]:
+    """(members of all objects, ':' inside all keys and strings) of a parsed JSON value, at any depth."""
+    members = colons = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            colons += item.count(":")
+        elif isinstance(item, dict):
+            members += len(item)
+            colons += sum(key.count(":") for key in item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return members, colons
+
+
+def repeated_key(line: bytes, obj: dict) -> str | None:
+    """A key that appears twice in one object of the JSON ``line`` (which parsed to ``obj``), or None.
+
+    orjson silently keeps the last value of a repeated key, and it has no option to refuse one. Outside
+    strings a ':' only ever follows a key, so the line's colons minus those inside its strings count its
+    keys exactly; when that equals the members orjson kept, nothing repeats and the line is parsed once.
+    Only a line with a repeat, or an escaped colon (\\u003a) the count cannot see, is parsed again.
+    """
+    members, colons = _shape(obj)
+    certain = line.count(b":") - colons != members
+    if not certain and b"\\u003" not in line:
+        return None
+    found: list[str] = []
+
+    def note(pairs: list[tuple[str, object]]) -> None:
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) < len(keys):
+            found.append(next(key for i, key in enumerate(keys) if key in keys[:i]))
+
+    try:
+        json.loads(line, object_pairs_hook=note)
+    except RecursionError:
+        if not certain:
+            raise Rejected("invalid-json", "nested too deeply to be checked for repeated keys") from None
+        return "(too deeply nested to name)"
+    return found[0] if found else None
+
+
 def read_lines(handle, limit: int = MAX_LINE_BYTES) -> Iterator[tuple[bytes, bool]]:
     """Lines of a binary file as (line, complete); a line over ``limit`` bytes is cut and skipped to its end."""
     while True:
@@ -117,6 +200,94 @@ def read_lines(handle, limit: int = MAX_LINE_BYTES) -> Iterator[tuple[bytes, boo
             yield line[:4096], False
         else:
             yield line, True
+
+
+def sniff(head: bytes) -> str:
+    """What the first bytes of a crawl file say it is: ``gzip``, ``zstd``, ``text``, or what it is instead."""
+    for magic, kind in MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    # By share, not presence: a crawl may hold a junk line or two (quarantined as invalid-utf8); random
+    # bytes are about 40% undecodable, UTF-16 and most binary formats are full of NULs.
+    if head.count(b"\0") * 16 > len(head):
+        return "UTF-16 text" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "binary data (NUL bytes)"
+    if head.decode("utf-8", "replace").count("\ufffd") * 4 > len(head):
+        return "binary data (not UTF-8 text)"
+    return "text"
+
+
+class ZstdFrames(io.RawIOBase):
+    """The zstd frames of a file, one after another, decompressed as they are read.
+
+    zstandard's ``stream_reader`` ends quietly when a file is cut inside a frame; this raises, as gzip does.
+    Input goes in small bites so that one read never yields much more than a few blocks.
+    """
+
+    def __init__(self, raw: BinaryIO):
+        self.raw, self.dctx, self.frame, self.out = raw, zstandard.ZstdDecompressor(), None, memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.out:
+            data = self.raw.read(1 << 12)
+            if not data:
+                if self.frame is not None:
+                    raise zstandard.ZstdError("the file ends inside a frame (cut short?)")
+                return 0
+            out = []
+            while data:
+                self.frame = self.frame or self.dctx.decompressobj()
+                out.append(self.frame.decompress(data))
+                data = b""
+                if self.frame.eof:  # the next frame starts in what this one left over
+                    data, self.frame = self.frame.unused_data, None
+            self.out = memoryview(b"".join(out))
+        n = min(len(buffer), len(self.out))
+        buffer[:n] = self.out[:n]
+        self.out = self.out[n:]
+        return n
+
+
+@contextlib.contextmanager
+def open_crawl(path: Path, name: str) -> Iterator[tuple[BinaryIO, str]]:
+    """The crawl's lines as a binary stream, decompressed on the fly, and its compression ('' when plain).
+
+    The compression is told by the magic bytes, not the file name; a file that is neither JSON Lines text
+    nor gzip or zstd around it fails here, once, before any line is read.
+    """
+    with open(path, "rb") as raw:
+        kind = sniff(raw.read(8192))
+        raw.seek(0)
+        if kind == "gzip":
+            stream = gzip.GzipFile(fileobj=raw)
+        elif kind == "zstd":
+            stream = io.BufferedReader(ZstdFrames(raw), 1 << 16)
+        elif kind == "text":
+            stream, kind = raw, ""
+        else:
+            raise StepFailed(f"crawl file {name} is {kind}; accepted: {ACCEPTED_FILES}")
+        with stream:
+            if kind:
+                try:
+                    inner = sniff(stream.peek(8192)[:8192])
+                except DAMAGED as exc:
+                    raise StepFailed(f"crawl file {name} is a damaged {kind} stream: {exc}") from exc
+                if inner != "text":
+                    raise StepFailed(
+                        f"crawl file {name} is {kind}-compressed {inner}; accepted: {ACCEPTED_FILES}"
+                    )
+            yield stream, kind
+
+
+def crawl_lines(stream: BinaryIO, kind: str, name: str) -> Iterator[tuple[bytes, bool]]:
+    """``read_lines`` of the crawl stream; a damaged compressed stream stops the step with one clear error."""
+    try:
+        yield from read_lines(stream)
+    except DAMAGED as exc:  # raised while reading only: the caller's own errors are not thrown in here
+        what = f"is a damaged {kind} stream" if kind else "cannot be read"
+        raise StepFailed(f"crawl file {name} {what}: {exc}") from exc
 
 
 @contextlib.contextmanager
@@ -138,9 +309,8 @@ def local_input(spec: str) -> Iterator[tuple[Path, dict]]:
         store = open_store(spec) if spec.startswith("file://") else None
         path = store.root if isinstance(store, LocalStore) else Path(spec)
         if not path.is_file():
-            raise StepFailed(
-                f"crawl file {spec!r} does not exist: pass --input PATH, '-' for stdin, or a store URI"
-            )
+            what = "is a folder, not a file" if path.is_dir() else "does not exist"
+            raise StepFailed(f"crawl file {spec!r} {what}: pass --input PATH, '-' for stdin, or a store URI")
         yield path, {"uri": str(path.resolve()), "kind": "file"}
 
 
@@ -160,34 +330,33 @@ def main(argv: list[str] | None = None) -> int:
 def ingest(args) -> int:
     params = {"max_html_chars": args.max_html_chars}
     process = [{**rule, "params": params} if rule["name"] == "html-size" else rule for rule in RULES]
-    crawl = args.input or open_store(args.store).url(pipeline.landing_key(args.date))
-    with local_input(crawl) as (path, source):
-        source["sha1"] = sidecar.file_sha1(path)
+    store = open_store(args.store)
+    crawl = args.input or store.url(pipeline.landing_key(args.date))
+    with local_input(crawl) as (path, source), open_crawl(path, source["uri"]) as (stream, compression):
+        source["sha1"] = sidecar.file_sha1(path)  # of the file as received, compressed or not
+        inside = store.uri.rstrip("/") + "/"
+        if crawl.startswith(inside):  # a crawl in the store (landing/) moves with it: name it by key
+            source["key"] = crawl[len(inside) :]
         with StepRun(
             STAGE, args, schema=SCHEMA, columns=COLUMNS, params=params, external_sources=[source]
         ) as run:
             if run.up_to_date():
                 return 0
             run.start()
-            with open(path, "rb") as handle:
-                for position, (line, complete) in enumerate(read_lines(handle)):
-                    run.read()
-                    text = line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
-                    if not complete:
-                        run.reject(
-                            position, "line-too-large", f"line longer than {MAX_LINE_BYTES:,} bytes", text
-                        )
-                        continue
-                    try:
-                        record = validate_line(line, args.date, args.max_html_chars)
-                    except Rejected as exc:
-                        run.reject(position, exc.reason, exc.detail, text)
-                        continue
-                    run.write_line(
-                        line,
-                        {"url": record.url, "html": record.html, "timestamp": record.timestamp},
-                        position,
-                    )
+            for position, (line, complete) in enumerate(crawl_lines(stream, compression, source["uri"])):
+                run.read()
+                text = line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
+                if not complete:
+                    run.reject(position, "line-too-large", f"line longer than {MAX_LINE_BYTES:,} bytes", text)
+                    continue
+                try:
+                    record = validate_line(line, args.date, args.max_html_chars)
+                except Rejected as exc:
+                    run.reject(position, exc.reason, exc.detail, text)
+                    continue
+                run.write_line(
+                    line, {"url": record.url, "html": record.html, "timestamp": record.timestamp}, position
+                )
             source["rows"] = run.input_rows
             run.commit(process=process)
     return 0

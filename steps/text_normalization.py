@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from medallion import columns, config, datasets, pipeline, shards, textnorm
+from medallion.failures import UsageError
 from medallion.parallel import map_parquet, positions
-from medallion.step import StepFailed, StepRun, guarded, step_parser
+from medallion.step import StepRun, guarded, step_parser
 
 STAGE = pipeline.stage("text-normalization")
 
@@ -61,19 +62,27 @@ def main(argv: list[str] | None = None) -> int:
     return guarded(lambda: normalize(args))
 
 
-def normalize(args) -> int:
-    path = Path(args.config) if args.config else default_config()
+def select_versions(path: Path, wanted: str, option: str = "--versions") -> dict[str, list]:
+    """The rule sets of ``path`` named in ``wanted`` (comma-separated; empty: every one). A bad file or an
+    unknown name is a UsageError (exit 2), found before anything runs."""
     try:
         versions = textnorm.load_versions(path)
     except textnorm.RuleConfigError as exc:
-        raise StepFailed(str(exc)) from exc
-    wanted = [v.strip() for v in args.versions.split(",") if v.strip()] or list(versions)
-    missing = [v for v in wanted if v not in versions]
+        raise UsageError(str(exc)) from exc
+    names = [v.strip() for v in wanted.split(",") if v.strip()] or list(versions)
+    missing = [v for v in names if v not in versions]
     if missing:
-        raise StepFailed(f"unknown version(s) {missing} in {path}; configured: {', '.join(versions)}")
+        raise UsageError(
+            f"{option}: unknown version(s) {', '.join(missing)} in {path}; configured: {', '.join(versions)}"
+        )
+    return {name: versions[name] for name in names}
+
+
+def normalize(args) -> int:
+    versions = select_versions(Path(args.config) if args.config else default_config(), args.versions)
     workers = args.workers or config.worker_count()
-    for version in wanted:
-        run_version(args, version, versions[version], workers)
+    for version, specs in versions.items():
+        run_version(args, version, specs, workers)
     return 0
 
 
@@ -91,7 +100,7 @@ def run_version(args, version: str, specs: list, workers: int) -> None:
             return
         run.start(total=source.rows)
         keys = shards.merge_keys(run, args.merge)
-        with datasets.local_copy(source.store, source.key) as path:
+        with source.local_copy() as path:
             items = shards.read_shards(run.store, keys) if args.merge else normalized(path, specs, workers)
             for position, row, text in items:
                 run.read()

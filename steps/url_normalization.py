@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from medallion import datasets, pipeline
+from medallion.failures import UsageError
 from medallion.step import StepRun, guarded, step_parser
 from medallion.timestamps import parse_timestamp
 from medallion.urls import InvalidURL, canonicalize, host_of
@@ -32,7 +33,7 @@ DEDUP_RULES = {
     "content-hash": "Rows whose HTML is byte-identical are one page: keep the freshest.",
 }
 CANONICAL_RULES = [
-    "lowercase scheme and host, IDNA host to punycode",
+    "lowercase scheme and host, IDNA host to punycode, IPv6 host in its compressed form",
     "drop default ports, userinfo, fragments and a leading www.",
     "drop tracking parameters (utm_*, gclid, fbclid, ...) and sort the rest",
     "normalize percent-encoding, resolve dot segments, collapse slashes, drop trailing slash",
@@ -171,10 +172,21 @@ def main(argv: list[str] | None = None) -> int:
     return guarded(lambda: normalize(args))
 
 
-def normalize(args) -> int:
+def dedup_rules(text: str) -> list[str]:
+    """``--dedup`` as the rules applied, canonical-url first; an unknown one is a UsageError (exit 2)."""
     rules = ["canonical-url"] + [
-        r for r in (x.strip() for x in args.dedup.split(",")) if r and r != "canonical-url"
+        r for r in (x.strip() for x in text.split(",")) if r and r != "canonical-url"
     ]
+    unknown = [rule for rule in rules if rule not in DEDUP_RULES]
+    if unknown:
+        raise UsageError(
+            f"--dedup: unknown rule(s) {', '.join(unknown)}; choose from {', '.join(DEDUP_RULES)}"
+        )
+    return rules
+
+
+def normalize(args) -> int:
+    rules = dedup_rules(args.dedup)
     params = {"dedup": rules, "min_title_words": args.min_title_words}
     process = [
         {
@@ -191,7 +203,7 @@ def normalize(args) -> int:
             return 0
         raw = run.input("raw")
         run.start(total=raw.rows)
-        with datasets.local_copy(raw.store, raw.key) as path:
+        with raw.local_copy() as path:
             keys = _keys(
                 run, datasets.iter_file(path, "jsonl"), args.min_title_words, "content-hash" in rules
             )

@@ -47,8 +47,8 @@ def store(silver, tmp_path):
     return f"file://{target}"
 
 
-def annotate(store: str, labeler, *extra: str, timeout: float = 180):
-    env = {"LABELER_URL": labeler.url, "LABELER_TOKEN": labeler.token}
+def annotate(store: str, labeler, *extra: str, timeout: float = 180, name: str = ""):
+    env = {"LABELER_URL": labeler.url, "LABELER_TOKEN": labeler.token, "LABELER_NAME": name}
     return run_cli(
         "-m", "steps.annotation", "--store", store, "--date", DAY, *extra, env=env, timeout=timeout
     )
@@ -76,7 +76,8 @@ def test_labels_are_paid_once_and_force_pays_nothing(store):
         stats = meta["statistics"]
         assert paid == stats["labeling"]["paid"] > 0
         assert stats["input_rows"] == stats["rows"] + stats["quarantined"]["total"]
-        assert {"uri": labeler.url, "kind": "api"} in meta["sources"]
+        # without LABELER_NAME the URL is the labeler's name
+        assert {"uri": f"labeler:{labeler.url}", "kind": "api", "url": labeler.url} in meta["sources"]
         assert sum(stats["categories"].values()) == stats["rows"]
         forced = annotate(store, labeler, "--force")
         assert forced.returncode == 0, forced.stderr.decode()
@@ -94,6 +95,25 @@ def test_labels_are_paid_once_and_force_pays_nothing(store):
             assert labeler.token.encode() not in blob
     finally:
         labeler.stop()
+
+
+def test_the_same_labeler_name_on_another_port_is_up_to_date_and_pays_nothing(store):
+    first, moved = start_labeler(), start_labeler()
+    try:
+        built = annotate(store, first, name="acme-labeling")
+        assert built.returncode == 0, built.stderr.decode()
+        meta = meta_of(store)
+        assert meta["parameters"]["labeler"] == "acme-labeling" and first.url not in str(meta["parameters"])
+        again = annotate(store, moved, name="acme-labeling")
+        assert again.returncode == 0 and b"up to date" in again.stdout, again.stderr.decode()
+        assert meta_of(store)["created_at"] == meta["created_at"]
+        forced = annotate(store, moved, "--force", name="acme-labeling")  # labels cached by name
+        assert forced.returncode == 0, forced.stderr.decode()
+        assert meta_of(store)["sha1"] == meta["sha1"] and moved.usage()["documents"] == 0
+        assert {"uri": "labeler:acme-labeling", "kind": "api", "url": moved.url} in meta_of(store)["sources"]
+    finally:
+        first.stop()
+        moved.stop()
 
 
 def test_rate_limits_and_server_errors_are_retried(store):

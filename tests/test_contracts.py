@@ -300,3 +300,86 @@ def test_the_fast_path_never_accepts_what_jsonschema_rejects(kind, changes, drop
     if compiled._surely_valid({k: contracts._plain(v) for k, v in record.items()}):
         assert reference, record
     assert (compiled.check(record) is None) == reference
+
+
+# -- one contract, checked at the door --------------------------------------------------------------------
+
+
+def _parses(text) -> bool:
+    from medallion.timestamps import parse_timestamp
+
+    try:
+        parse_timestamp(text)
+    except ValueError:
+        return False
+    return True
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,10})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?\Z"),
+        st.from_regex(r"\A(Mon|Sun), [0-9]{1,2} (Nov|Feb) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} (GMT|UTC)\Z"),
+        st.datetimes().map(lambda d: d.isoformat()),
+        st.sampled_from(["20261123T081502Z", "2026-W48-1", "2026-327", "2026-11-23", " 2026-11-23T08:00:00Z "]),
+    )
+)  # fmt: skip
+def test_the_raw_contract_takes_exactly_the_timestamps_the_parser_does(text):
+    """The contract's crawl-timestamp format is the parser: jsonschema and the fast path agree with it."""
+    record = {**GOOD["raw"], "timestamp": text}
+    compiled = contracts.contract("raw")
+    assert compiled._validator.is_valid(record) == _parses(text)
+    assert (compiled.check(record) is None) == _parses(text)
+    assert (contracts.contract("raw", ("url", "timestamp")).check(record) is None) == _parses(text)
+
+
+def test_a_bad_timestamp_breaks_the_raw_contract_by_its_format():
+    found = contracts.contract("raw").check({**GOOD["raw"], "timestamp": "20261123T081502Z"})
+    assert found.reason() == "contract:timestamp:format"
+
+
+def test_every_form_ingest_accepts_passes_every_later_stage(tmp_path):
+    """Tricky timestamps and hosts: each is quarantined at ingest, or goes through url-normalization and
+    html-parsing without a single quarantine there."""
+    from test_ingest import ACCEPTED_TIMESTAMPS, REJECTED_TIMESTAMPS
+    from test_urls import TRICKY_HOSTS
+
+    good_urls = [url for url, expected in TRICKY_HOSTS if "://" in expected]
+    bad_urls = [url for url, expected in TRICKY_HOSTS if "://" not in expected]
+    cases = [(f"https://news.example/t/{i}", ts) for i, ts in enumerate(ACCEPTED_TIMESTAMPS)]
+    cases += [(url, "2026-11-23T08:00:00Z") for url in good_urls]
+    bad = [(f"https://news.example/bad/{i}", ts) for i, ts in enumerate(REJECTED_TIMESTAMPS)]
+    bad += [(url, "2026-11-23T08:00:00Z") for url in bad_urls]
+    path = tmp_path / "crawl.jsonl"
+    with open(path, "w") as out:
+        for i, (url, timestamp) in enumerate(cases + bad):
+            html = (
+                f"<html><head><title>Story number {i} of the day</title></head><body><article>"
+                f"<p>Words about story {i} happen here, at some length.</p></article></body></html>"
+            )
+            out.write(json.dumps({"url": url, "html": html, "timestamp": timestamp}) + "\n")
+    store_uri = f"file://{tmp_path / 'store'}"
+    result = run_cli(
+        "medallion", "run", "--store", store_uri, "--date", DAY, "--input", str(path),
+        "--until", "html-parsing", "--warn-only",  # most lines are meant to be quarantined
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    store = open_store(store_uri)
+
+    def stats(stage):
+        return datasets.Dataset.open(store, pipeline.dataset_key(pipeline.stage(stage), DAY)).meta[
+            "statistics"
+        ]
+
+    raw = stats("raw")
+    assert raw["rows"] == len(cases)
+    assert raw["quarantined"]["by_reason"] == {
+        "invalid-timestamp": len(REJECTED_TIMESTAMPS),
+        "invalid-url": len(bad_urls),
+    }
+    for stage in ("url-normalization", "html-parsing"):
+        assert stats(stage)["quarantined"]["total"] == 0, (stage, stats(stage)["quarantined"])
+    silver = stats("url-normalization")
+    assert silver["rows"] + sum(silver["duplicates_removed"]["by_reason"].values()) == len(cases)
+    assert stats("html-parsing")["rows"] == silver["rows"]

@@ -254,3 +254,51 @@ def test_bounds_come_from_the_environment_and_bad_values_are_named(monkeypatch):
     monkeypatch.setenv("MEDALLION_S3_MAX_ATTEMPTS", "zero")
     with pytest.raises(config.ConfigError, match="MEDALLION_S3_MAX_ATTEMPTS"):
         config.s3_settings()
+
+
+def test_a_silent_endpoint_fails_within_a_minute_with_the_default_bounds(small_crawl):
+    """No bound set: connect + read timeout x attempts stay within a minute for the whole step, and no
+    other retry layer (s3transfer's, a later request of the same run) multiplies them."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    accepted: list[socket.socket] = []  # held open, never answered
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.getsockname()[1]}"
+    defaults = {name: "" for name in BOUNDS}  # empty: unset, whatever this shell exports
+    try:
+        started = time.monotonic()
+        result = run_cli(
+            "-m", "steps.ingest", "--store", "s3://silent", "--date", DAY, "--input", str(small_crawl),
+            env={**_env(endpoint), **defaults}, timeout=120,
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+        for conn in accepted:
+            conn.close()
+    print(f"a silent endpoint failed the step after {elapsed:.1f}s with the default bounds")
+    assert elapsed < 60
+    assert result.returncode == 1
+    err = result.stderr.decode()
+    assert "Traceback" not in err
+    line = err.strip().splitlines()[-1]
+    assert (
+        line.startswith("error: ")
+        and f"the S3 endpoint {endpoint} did not answer within 15s (3 attempts)" in line
+    )
+    for variable in (
+        "MEDALLION_S3_CONNECT_TIMEOUT",
+        "MEDALLION_S3_READ_TIMEOUT",
+        "MEDALLION_S3_MAX_ATTEMPTS",
+    ):
+        assert variable in line, line
+    assert len(accepted) == 3  # one connection per attempt, for the whole step

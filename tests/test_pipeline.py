@@ -66,7 +66,14 @@ def test_run_builds_every_layer_and_reruns_are_up_to_date(store_uri, small_crawl
         ]
         datasets_in = [s for s in meta["sources"] if s["kind"] == "dataset"]
         assert datasets_in == [
-            {"uri": m["dataset"], "kind": "dataset", "sha1": m["sha1"], "rows": m["statistics"]["rows"]}
+            {
+                "uri": m["dataset"],
+                "key": m["dataset"][len(open_store(store_uri).uri) + 1 :],
+                "kind": "dataset",
+                "sha1": m["sha1"],
+                "fingerprint": m["fingerprint"],
+                "rows": m["statistics"]["rows"],
+            }
             for m in inputs
         ]
         assert stats["input_rows"] == upstream["statistics"]["rows"]
@@ -141,7 +148,7 @@ def test_each_stage_runs_alone_as_its_container_would(tmp_path, small_crawl):
     assert datasets.read_meta(store_obj, pipeline.dataset_key(stage, DAY, "v1")) is not None
     assert datasets.read_meta(store_obj, pipeline.dataset_key(stage, DAY, "v2")) is None
     unknown = run_cli("-m", "steps.text_normalization", *common, "--versions", "v9")
-    assert unknown.returncode == 1 and b"unknown version" in unknown.stderr
+    assert unknown.returncode == 2 and b"unknown version" in unknown.stderr  # a usage error
     # the same data as the one-command run
     ref = f"file://{tmp_path / 'ref'}"
     assert (

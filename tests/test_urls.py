@@ -102,3 +102,92 @@ def test_never_raises_anything_else_and_is_idempotent(url):
         assert exc.reason in {"empty-url", "not-http", "no-host", "url-too-long", "malformed-url"}
         return
     assert canonicalize(once) == once
+
+
+# -- hosts: one rule for ingest and url-normalization -----------------------------------------------------
+
+TRICKY_HOSTS = [  # URL -> its canonical form, or the reason ingest rejects it
+    ("http://[::1]/", "http://[::1]/"),
+    ("http://[::1]:8080/a", "http://[::1]:8080/a"),
+    ("https://[2001:DB8:0:0:0:0:0:1]:443/a", "https://[2001:db8::1]/a"),
+    ("http://user:pw@[::1]:80/", "http://[::1]/"),
+    ("http://[fe80::1%25eth0]/", "malformed-url"),  # a zone names an interface of one machine
+    ("http://[fe80::1%eth0]/", "malformed-url"),
+    ("http://[v1.x]/", "malformed-url"),  # IPvFuture
+    ("http://[::1]]/", "malformed-url"),
+    ("http://[::1]x/", "malformed-url"),
+    ("http://[1:2:3:4:5:6:7:8:9]/", "malformed-url"),
+    ("http://127.0.0.1/", "http://127.0.0.1/"),
+    ("http://10.0.0.7:8080/x", "http://10.0.0.7:8080/x"),
+    ("http://127.1/", "malformed-url"),  # browsers read these as other spellings of an address
+    ("http://0x7f.0.0.1/", "malformed-url"),
+    ("http://010.0.0.1/", "malformed-url"),
+    ("http://256.1.1.1/", "malformed-url"),
+    ("http://1.2.3.4.5/", "malformed-url"),
+    ("http://b\u00fccher.example/a", "http://xn--bcher-kva.example/a"),
+    ("http://B\u00dcCHER.example/a", "http://xn--bcher-kva.example/a"),
+    ("http://XN--BCHER-KVA.example/a", "http://xn--bcher-kva.example/a"),
+    ("http://www.b\u00fccher.example/", "http://xn--bcher-kva.example/"),
+    ("http://\uff41\uff42\uff43\uff0eexample/", "http://abc.example/"),  # fullwidth letters and dot
+    ("http://xn--zzzz.example/", "malformed-url"),  # punycode that does not decode
+    ("http://xn--.example/", "malformed-url"),
+    ("http://" + "\u00e9" * 70 + ".example/", "malformed-url"),  # label over 63 characters
+    ("http://" + "a" * 64 + ".example/", "malformed-url"),
+    ("http://" + "a." * 130 + "example/", "malformed-url"),  # host over 253 characters
+    ("http://example.com./a", "http://example.com/a"),
+    ("http://example.com../a", "malformed-url"),
+    ("http://a..b.example/", "malformed-url"),
+    ("http://-a.example/", "malformed-url"),
+    ("http://a_b.example/", "http://a_b.example/"),
+    ("HTTP://NEWS.Example.COM:80/A", "http://news.example.com/A"),
+    ("http://%65xample.com/", "malformed-url"),
+    ("http://example.com:65536/", "malformed-url"),
+    ("https://example.com/" + "\u20ac" * 1000, "url-too-long"),  # too long once percent-encoded
+]
+
+
+@pytest.mark.parametrize("url, expected", TRICKY_HOSTS)
+def test_tricky_hosts_are_canonical_or_rejected_at_ingest(url, expected):
+    """What ingest accepts is what url-normalization can canonicalize and its contract accepts."""
+    import json
+
+    from medallion import contracts
+    from steps.ingest import Rejected, validate_line
+
+    record = {"url": url, "html": "<p>x</p>", "timestamp": "2026-11-23T08:00:00Z"}
+    if "://" not in expected:
+        with pytest.raises(Rejected) as caught:
+            validate_line(json.dumps(record).encode(), "2026-11-23")
+        assert caught.value.reason == "invalid-url" and f"({expected})" in caught.value.detail
+        return
+    validate_line(json.dumps(record).encode(), "2026-11-23")
+    assert contracts.contract("raw").check(record) is None
+    assert canonicalize(url) == expected and canonicalize(expected) == expected
+    silver = contracts.contract("url-normalization", ("url", "source_url", "host"))
+    assert silver.check({"url": expected, "source_url": url, "host": host_of(expected)}) is None
+
+
+HOSTISH = st.builds(
+    lambda scheme, host, port: f"{scheme}://{host}{port}/p",
+    st.sampled_from(["http", "https"]),
+    st.one_of(
+        st.text(st.sampled_from("abcXYZ019-_.:[]%\u00fc\u00df\uff0e"), max_size=20),
+        st.ip_addresses().map(lambda ip: f"[{ip.exploded}]" if ip.version == 6 else str(ip)),
+        st.from_regex(r"\A\[[0-9a-fA-F:.]{2,20}\]\Z"),
+    ),
+    st.sampled_from(["", ":80", ":8080", ":", ":99999"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(HOSTISH)
+def test_every_accepted_host_passes_the_silver_contract(url):
+    from medallion import contracts
+
+    try:
+        once = canonicalize(url)
+    except InvalidURL:
+        return
+    silver = contracts.contract("url-normalization", ("url", "host"))
+    assert silver.check({"url": once, "host": host_of(once)}) is None, once
+    assert canonicalize(once) == once

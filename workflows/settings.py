@@ -15,7 +15,7 @@ from medallion.pipeline import Stage
 
 NAMESPACE = "argo"
 SERVICE_ACCOUNT = "html-classification-workflow"
-CONFIG_MAP = "html-classification"  # keys: s3-endpoint, labeler-url
+CONFIG_MAP = "html-classification"  # keys: s3-endpoint, labeler-name, labeler-url, mlflow-tracking-uri
 LABELER_SECRET = "html-classification-labeler"  # key: token
 OUTPUTS_DIR = "/tmp/outputs"  # where a step writes its output parameters (--output-params)
 
@@ -63,8 +63,12 @@ def mlflow_env() -> list:
 
 
 def labeler_env() -> list:
-    """The labeling API for the annotation stage: its URL from the ConfigMap, its token from a Secret."""
+    """The labeling API for the annotation stage: its name and URL from the ConfigMap, its token from a
+    Secret. The name identifies the service (its labels and their cache); without one, its URL does."""
     return [
+        ConfigMapEnv(
+            name="LABELER_NAME", config_map_name=CONFIG_MAP, config_map_key="labeler-name", optional=True
+        ),
         ConfigMapEnv(name="LABELER_URL", config_map_name=CONFIG_MAP, config_map_key="labeler-url"),
         SecretEnv(name="LABELER_TOKEN", secret_name=LABELER_SECRET, secret_key="token"),
     ]
