@@ -163,7 +163,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 def cmd_exit_summary(args: argparse.Namespace) -> int:
     """The pipeline's exit handler: what was produced for the date, and a webhook post on failure."""
-    from medallion.cli import print_summary
+    from medallion.inventory import print_summary
     from medallion.step import parse_date
     from medallion.store import open_store
 

@@ -52,7 +52,7 @@ class S3Settings:
     endpoint_url: str | None
     region: str
     # At most (5 + 15) s x 3 attempts of waiting by default: a silent endpoint fails a step within a minute.
-    connect_timeout: float = 5.0
+    connect_timeout: float = 4.0  # 3 attempts x (4 s + 15 s) stay under a minute
     read_timeout: float = 15.0
     max_attempts: int = 3
 
@@ -72,7 +72,7 @@ def _number(name: str, default: float, kind=float):
 
 def s3_settings() -> S3Settings:
     """S3 endpoint and region from the standard AWS variables (credentials are left to boto3's chain),
-    and the bounds on a slow or unreachable endpoint: ``MEDALLION_S3_CONNECT_TIMEOUT`` (seconds, default 5),
+    and the bounds on a slow or unreachable endpoint: ``MEDALLION_S3_CONNECT_TIMEOUT`` (seconds, default 4),
     ``MEDALLION_S3_READ_TIMEOUT`` (15) and ``MEDALLION_S3_MAX_ATTEMPTS`` (3, retries included)."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"

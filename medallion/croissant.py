@@ -248,7 +248,7 @@ def write(store: Store, key: str, out_path: str | Path) -> dict:
 
 
 def cmd_export(args) -> int:
-    from medallion.cli import resolve_dataset
+    from medallion.inventory import resolve_dataset
 
     store, key = resolve_dataset(args.uri)
     if args.out:

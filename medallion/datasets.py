@@ -192,10 +192,15 @@ def source_key(source: dict) -> str | None:
     the dataset root on."""
     if source.get("key"):
         return source["key"]
-    marker = f"/{DATASET_ROOT}/"
-    if source.get("kind") == "dataset" and marker in source.get("uri", ""):
-        return source["uri"][source["uri"].index(marker) + 1 :]
+    if source.get("kind") == "dataset" and f"/{DATASET_ROOT}/" in source.get("uri", ""):
+        return source["uri"][source["uri"].index(f"/{DATASET_ROOT}/") + 1 :]
     return None
+
+
+def _rebase(uri: str, store: Store) -> str:
+    """A URI below the dataset root, re-pointed into ``store``."""
+    marker = f"/{DATASET_ROOT}/"
+    return store.url(uri[uri.index(marker) + 1 :]) if marker in uri else uri
 
 
 def resolve(meta: dict, store: Store, key: str) -> dict:
@@ -207,6 +212,10 @@ def resolve(meta: dict, store: Store, key: str) -> dict:
     resolved = {**meta, "dataset": store.url(key)}
     if meta.get("dataset") != resolved["dataset"]:
         resolved["recorded_uri"] = meta.get("dataset")
+    if meta.get("quarantine"):
+        resolved["quarantine"] = _rebase(meta["quarantine"], store)
+    if meta.get("artifacts"):
+        resolved["artifacts"] = [{**a, "uri": _rebase(a["uri"], store)} for a in meta["artifacts"]]
     sources = []
     for source in meta.get("sources", []):
         in_store = source_key(source)

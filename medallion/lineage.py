@@ -268,7 +268,7 @@ def svg(graph: Graph, link=None) -> str:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    from medallion.cli import resolve_dataset
+    from medallion.inventory import resolve_dataset
 
     store, key = resolve_dataset(args.uri)
     meta = datasets.Dataset.open(store, key).meta

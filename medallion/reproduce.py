@@ -172,7 +172,7 @@ def _run(module: str, argv: list[str], env: dict[str, str]) -> tuple[int, str]:
 
 
 def reproduce(uri: str, scratch_dir: Path) -> tuple[Reproduction, Rebuilt]:
-    from medallion.cli import resolve_dataset
+    from medallion.inventory import resolve_dataset
 
     store, key = resolve_dataset(uri)
     meta = datasets.Dataset.open(store, key).meta

@@ -69,7 +69,7 @@ def parse_date(text: str) -> str:
 
 
 def step_parser(stage: Stage, description: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = failures.ArgumentParser(
         prog=f"python -m {stage.module}", description=description or stage.description
     )
     parser.add_argument(
@@ -626,7 +626,7 @@ class StepRun:
             input_rows=self.input_rows,
             quarantined=dict(self.quarantined) if profile is self.profile else {},
             upstream=self.upstream.get(main) if main else None,
-            upstream_name=self.inputs[main].uri if main else None,
+            upstream_name=self.inputs[main].key if main else None,  # relative: the store may move
             quality_config=self.quality_config,
             gold=gold,
             gold_why=why,

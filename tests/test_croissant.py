@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import build
 
-from medallion import cli, croissant, datasets, pipeline
+from medallion import croissant, datasets, inventory, pipeline
 from medallion.store import open_store
 
 DAY = "2026-11-23"
@@ -107,7 +107,7 @@ def test_output_is_deterministic_and_uses_the_standard_context(store, tmp_path):
     assert first["@context"] == make_context()
     # The same dataset reached through its date folder URI, as the CLI resolves it.
     folder = store.url(pipeline.dataset_dir(pipeline.stage("html-parsing"), DAY))
-    assert croissant.croissant(*cli.resolve_dataset(folder)) == first
+    assert croissant.croissant(*inventory.resolve_dataset(folder)) == first
 
 
 @pytest.mark.parametrize("name", ["html-parsing", "raw"])
