@@ -91,6 +91,11 @@ def s3_identity() -> str:
     return os.environ.get("MEDALLION_IDENTITY", "")
 
 
+def debug() -> bool:
+    """``MEDALLION_DEBUG=1``: an unexpected failure shows its Python traceback instead of one line."""
+    return (os.environ.get("MEDALLION_DEBUG") or "").strip().lower() in ("1", "true", "yes")
+
+
 def lease_seconds() -> float:
     """How long a step's lease on its dataset lasts before another run may take it over
     (``MEDALLION_LEASE_SECONDS``, default 3 hours: longer than a step's deadline)."""

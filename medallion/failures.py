@@ -21,7 +21,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-from medallion.config import ConfigError
+from medallion.config import ConfigError, debug
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 2, 130, 141
 
@@ -107,4 +107,14 @@ def run(body: Callable[[], int], known: tuple[type[BaseException], ...], stage: 
         return EXIT_FAILED
     except OSError as exc:
         say(f"error: {f'[{stage}] ' if stage else ''}{describe(exc)}")
+        return EXIT_FAILED
+    except Exception as exc:  # a bug or a library's surprise: still one line, the details on request
+        if debug():
+            raise
+        where = f"[{stage}] " if stage else ""
+        say(
+            f"error: {where}unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]}. "
+            "Nothing more was committed. "
+            "This is a bug: rerun with MEDALLION_DEBUG=1 for the traceback and report it"
+        )
         return EXIT_FAILED

@@ -9,8 +9,10 @@ SQLite file under the local data folder.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from medallion.store import LocalStore, Store
@@ -26,6 +28,19 @@ def tracking_uri(store: Store) -> str:
     root = store.root.resolve() if isinstance(store, LocalStore) else Path.cwd() / "data"
     (root / "mlflow").mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
+
+
+@contextlib.contextmanager
+def _setup_lock(uri: str) -> Iterator[None]:
+    """An exclusive lock beside a SQLite tracking database while it is created or migrated."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    with open(Path(uri[len("sqlite:///") :]).parent / ".setup.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def log_training(
@@ -44,11 +59,12 @@ def log_training(
 
     uri = tracking_uri(store)
     mlflow.set_tracking_uri(uri)
-    if uri.startswith("sqlite:///") and mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        # A local store keeps its artifacts beside the database, not in ./mlruns of whatever folder we run in.
-        artifacts = Path(uri[len("sqlite:///") :]).parent / "artifacts"
-        mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts.as_uri())
-    mlflow.set_experiment(EXPERIMENT)
+    with _setup_lock(uri):  # two runs creating one SQLite database at once would race in its migrations
+        if uri.startswith("sqlite:///") and mlflow.get_experiment_by_name(EXPERIMENT) is None:
+            # A local store keeps its artifacts beside the database, not in ./mlruns of the current folder.
+            artifacts = Path(uri[len("sqlite:///") :]).parent / "artifacts"
+            mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts.as_uri())
+        mlflow.set_experiment(EXPERIMENT)
     with mlflow.start_run(run_name=run_name) as run:
         mlflow.set_tags(tags)
         mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})

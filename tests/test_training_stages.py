@@ -169,3 +169,41 @@ def test_post_train_lineage_chains_back_to_raw(store):
         "train",
         "post-train",
     }
+
+
+def test_two_trainings_creating_one_tracking_database_at_once_both_succeed(gold, tmp_path):
+    """Two runs that find no MLflow database yet create it once between them (its migrations would race)."""
+    import shutil
+
+    tracking = f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
+    (tmp_path / "mlflow").mkdir()
+    procs = []
+    for n in range(2):
+        shutil.copytree(gold, tmp_path / f"store-{n}")
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "steps.train", "--store", f"file://{tmp_path / f'store-{n}'}"]
+                + ["--date", DAY],
+                env={**os.environ, "MLFLOW_TRACKING_URI": tracking},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        )
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()[-3000:]
+
+
+def test_an_unexpected_failure_is_one_line_and_debug_shows_the_traceback(store, tmp_path):
+    """A library's own error (here SQLAlchemy on a tracking database that is no database) is one line that
+    says it is a bug; MEDALLION_DEBUG=1 shows the traceback."""
+    garbage = tmp_path / "not-a-database.db"
+    garbage.write_bytes(b"this is not SQLite\n" * 100)
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{garbage}"}
+    result = run_cli("-m", "steps.train", "--store", store, "--date", DAY, env=env)
+    err = result.stderr.decode()
+    assert result.returncode == 1 and "Traceback" not in err, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: [train] unexpected ") and "MEDALLION_DEBUG=1" in last, last
+    debug = run_cli("-m", "steps.train", "--store", store, "--date", DAY, env={**env, "MEDALLION_DEBUG": "1"})
+    assert debug.returncode != 0 and "Traceback" in debug.stderr.decode()
