@@ -23,7 +23,7 @@ from medallion import config, datasets, failures, pipeline, sidecar
 from medallion.config import DATASET_ROOT, ConfigError
 from medallion.failures import UsageError
 from medallion.inventory import MAIN_DATASETS, print_summary, resolve_dataset, verify, verify_file
-from medallion.step import StepFailed, parse_date
+from medallion.step import parse_date
 from medallion.store import Store, StoreError, open_store, split_uri
 
 PIPELINE_WORKFLOW = "html-classification"
@@ -535,7 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return failures.run(lambda: args.func(args), (ConfigError, StoreError, StepFailed, sidecar.SidecarError))
+    return failures.run(lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from medallion.errors import MedallionError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STORE = "file://./data"
 DATASET_ROOT = "html-classification"  # every layer lives below <store>/html-classification/
 
 
-class ConfigError(RuntimeError):
+class ConfigError(MedallionError, RuntimeError):
     """A setting is missing or malformed; the message names the variable or option to fix."""
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from medallion.config import REPO_ROOT
+from medallion.errors import MedallionError
 
 SCHEMA_DIR = REPO_ROOT / "schemas"
 SHARED = "columns"  # the shared column definitions every record schema refers to
@@ -46,7 +47,7 @@ class Violation:
         return f"{prefix}:{field}:{self.rule.lower()}"
 
 
-class ContractError(ValueError):
+class ContractError(MedallionError, ValueError):
     """A dataset as a whole does not match the contract a step expects of it."""
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from medallion import datasets, pipeline
 from medallion.config import DATASET_ROOT
+from medallion.errors import MedallionError
 from medallion.store import Store
 
 # Every dataset is published under this license unless the project decides otherwise.
@@ -90,7 +91,7 @@ LIST_TYPE = re.compile(r"^(?:large_)?list<(?:[^:<>]+:\s*)?(?P<item>.+)>$")
 CHUNK = 1 << 20
 
 
-class CroissantError(ValueError):
+class CroissantError(MedallionError, ValueError):
     """The sidecar cannot be described in Croissant (for example a column type with no Croissant type)."""
 
 

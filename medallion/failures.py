@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 
 from medallion.config import ConfigError, debug
+from medallion.errors import MedallionError
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 2, 130, 141
 
@@ -79,11 +80,11 @@ def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
-def run(body: Callable[[], int], known: tuple[type[BaseException], ...], stage: str = "") -> int:
+def run(body: Callable[[], int], stage: str = "") -> int:
     """Run ``body`` and turn every failure a user can cause into one line and an exit code.
 
-    ``known``: the exceptions whose message is already the line to print; ``stage``: what an interrupt
-    outside a stage's run names.
+    A ``MedallionError``'s message is already the line to print; ``stage``: what an interrupt outside a
+    stage's run names.
     """
     try:
         code = body()
@@ -102,7 +103,7 @@ def run(body: Callable[[], int], known: tuple[type[BaseException], ...], stage: 
     except UsageError as exc:
         say(f"error: {exc}")
         return EXIT_USAGE
-    except known as exc:
+    except MedallionError as exc:
         say(f"error: {exc}")
         return EXIT_FAILED
     except OSError as exc:

@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 import orjson
 
 from medallion.config import DATASET_ROOT
+from medallion.errors import MedallionError
 from medallion.store import Store
 
 CACHE_ROOT = f"{DATASET_ROOT}/_label-cache"
 
 
-class LabelingFailed(RuntimeError):
+class LabelingFailed(MedallionError, RuntimeError):
     """The API could not be reached or kept failing; what was paid for is in the cache."""
 
 

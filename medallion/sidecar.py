@@ -12,6 +12,7 @@ import yaml
 
 from medallion import __version__
 from medallion.config import REPO_ROOT
+from medallion.errors import MedallionError
 from medallion.store import file_sha1  # noqa: F401  (re-exported: steps hash files through sidecar)
 
 SCHEMA_DIR = REPO_ROOT / "schemas"
@@ -20,7 +21,7 @@ SAMPLE_ROWS = 3
 SAMPLE_CHARS = 160
 
 
-class SidecarError(ValueError):
+class SidecarError(MedallionError, ValueError):
     """A sidecar is missing, unreadable, or does not match its schema."""
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from medallion import config, contracts, datasets, failures, pipeline, quality, sidecar
 from medallion.config import RunContext
+from medallion.errors import MedallionError
 from medallion.pipeline import Stage
 from medallion.store import NotFound, StoreError, open_store
 
@@ -51,7 +52,7 @@ REJECT_COLUMNS = {
 LEASE_NAME = "_lease.json"  # beside the dataset while a run builds it
 
 
-class StepFailed(RuntimeError):
+class StepFailed(MedallionError, RuntimeError):
     """The step cannot finish; the message says why and what to do."""
 
 
@@ -787,9 +788,5 @@ def _hostname() -> str:
 
 def guarded(body: Callable[[], int]) -> int:
     """Run a step body; every failure is one clear line (no traceback): see medallion/failures.py."""
-    from medallion.config import ConfigError
-    from medallion.store import StoreError
-
     stage = body.__globals__.get("STAGE")  # the step module's own stage: what an early Ctrl-C names
-    known = (StepFailed, StoreError, ConfigError, sidecar.SidecarError)
-    return failures.run(body, known, stage=stage.name if isinstance(stage, Stage) else "")
+    return failures.run(body, stage=stage.name if isinstance(stage, Stage) else "")

@@ -16,12 +16,13 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from medallion.config import DATASET_ROOT, ConfigError, s3_identity, s3_settings
+from medallion.errors import MedallionError
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 MULTIPART_CHUNKSIZE = 16 * 1024 * 1024
 
 
-class StoreError(RuntimeError):
+class StoreError(MedallionError, RuntimeError):
     """A storage operation failed; the message says what, where, and what to do."""
 
 

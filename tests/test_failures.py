@@ -380,3 +380,39 @@ def test_reproduce_removes_its_scratch_unless_asked_to_keep_it(tmp_path, built):
     assert again.returncode == 0, again.stderr.decode()[-3000:]
     assert any(named.iterdir())  # a folder you named is yours: kept
     assert list(tmpdir.iterdir()) == [folder]
+
+
+def test_every_failure_a_user_reads_has_one_base(capsys):
+    """One type is caught by the command line and every step: each module's own error derives from it."""
+    from medallion import contracts, croissant, datasets, labeling, quality, sidecar, store
+    from medallion.config import ConfigError
+    from medallion.errors import MedallionError
+    from medallion.failures import UsageError, run
+    from medallion.step import StepFailed
+
+    kinds = (
+        StepFailed,
+        ConfigError,
+        UsageError,
+        quality.QualityConfigError,
+        store.StoreError,
+        store.NotFound,
+        store.AccessDenied,
+        datasets.DatasetNotFound,
+        datasets.DataMismatch,
+        sidecar.SidecarError,
+        labeling.LabelingFailed,
+        labeling.BudgetExhausted,
+        croissant.CroissantError,
+        contracts.ContractError,
+    )
+    assert all(issubclass(kind, MedallionError) for kind in kinds)
+
+    class NewFailure(MedallionError):
+        pass
+
+    def fail():
+        raise NewFailure("the store is on fire: move it")
+
+    assert run(fail) == 1
+    assert capsys.readouterr().err == "error: the store is on fire: move it\n"
