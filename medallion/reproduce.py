@@ -178,9 +178,10 @@ def reproduce(uri: str, scratch_dir: Path) -> tuple[Reproduction, Rebuilt]:
     meta = datasets.Dataset.open(store, key).meta
     scratch = LocalStore(scratch_dir)
     result = Reproduction()
-    if meta["code_version"] != sidecar.code_version():
+    running = sidecar.code_version(pipeline.stage(meta["stage"]["name"]).module)
+    if meta["code_version"] != running:
         result.notes.append(
-            f"recorded code {meta['code_version']}, running {sidecar.code_version()}: a difference may come "
+            f"recorded code {meta['code_version']}, running {running}: a difference may come "
             "from the code (check out the recorded version to rule that out)"
         )
     target = rebuild(meta, scratch, result)

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -86,14 +87,46 @@ def sample_value(value: Any) -> Any:
 
 
 @functools.cache
-def code_version() -> str:
-    """Package version plus a digest of the step and library sources: changes whenever the code does.
+def code_version(module: str) -> str:
+    """Package version plus a digest of what a stage's program is made of: the project modules in its import
+    closure (``module`` and every ``medallion``/``steps`` module it imports, lazily or not) and the record
+    contracts in schemas/. Editing a module the stage does not import leaves its datasets up to date.
 
-    Images carry the same files, so a container and a local run of the same commit agree.
+    Rule sets and quality gates are compared on their own (parameters, the gate config's SHA1).
     """
     digest = hashlib.sha1()
-    for folder in ("medallion", "steps"):
-        for path in sorted((REPO_ROOT / folder).rglob("*.py")):
-            digest.update(str(path.relative_to(REPO_ROOT)).encode())
-            digest.update(path.read_bytes())
+    for path in sorted(import_closure(module)) + sorted(SCHEMA_DIR.glob("*.schema.json")):
+        digest.update(str(path.relative_to(REPO_ROOT)).encode())
+        digest.update(path.read_bytes())
     return f"{__version__}+{digest.hexdigest()[:12]}"
+
+
+def import_closure(module: str) -> set[Path]:
+    """The source files of ``module`` and of every project module it imports, following them all."""
+    import ast
+
+    seen: set[Path] = set()
+    todo = [module]
+    while todo:
+        path = _module_file(todo.pop())
+        if path is None or path in seen:
+            continue
+        seen.add(path)
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            if isinstance(node, ast.Import):
+                todo += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                todo += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    return seen
+
+
+def _module_file(name: str) -> Path | None:
+    """The project's source file of module ``name`` (None: not the project's)."""
+    parts = name.split(".")
+    if parts[0] not in ("medallion", "steps"):
+        return None
+    path = REPO_ROOT.joinpath(*parts)
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None

@@ -272,7 +272,7 @@ class StepRun:
             self._refuse_overwrite(meta, same_sources)
             return False
         same = (
-            meta.get("code_version") == sidecar.code_version()
+            meta.get("code_version") == sidecar.code_version(self.stage.module)
             and (meta.get("contract") or {}).get("sha1") == contracts.fingerprint(self.stage.name)
             and (checked.get("config") or {}).get("sha1") == self.quality_config.sha1
             # A dataset committed past failed gates with --warn-only is rebuilt (and fails) without it.
@@ -297,9 +297,24 @@ class StepRun:
                 return False
         return True
 
+    def _inputs_rebuilt_by_this_run(self, meta: dict) -> bool:
+        old = dict(_source_ids(meta.get("sources", [])))
+        changed = [name for name, ds in self.inputs.items() if old.get(ds.key) != ds.sha1]
+        external = [
+            s for s in self.sources if s.get("kind") != "dataset" and old.get(_source_id(s)) != s.get("sha1")
+        ]
+        return (
+            bool(changed)
+            and not external
+            and all(self.inputs[name].meta["workflow"]["run_id"] == self.context.run_id for name in changed)
+        )
+
     def _refuse_overwrite(self, meta: dict, same_sources: bool) -> None:
-        """A committed dataset built from other inputs or parameters is replaced only with --force."""
-        if self.force:
+        """A committed dataset built from other inputs or parameters is replaced only with --force.
+
+        Inputs that this same run rebuilt (new code upstream, in one ``medallion run``) are expected to
+        differ: what they feed follows them."""
+        if self.force or (same_sources is False and self._inputs_rebuilt_by_this_run(meta)):
             return
         what = "parameters" if same_sources else "inputs"
         if what == "parameters":
@@ -514,7 +529,7 @@ class StepRun:
             },
             "process": process,
             "parameters": _plain(self.params),
-            "code_version": sidecar.code_version(),
+            "code_version": sidecar.code_version(self.stage.module),
             "execution": execution,
         }
         stage_meta = {

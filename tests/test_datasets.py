@@ -135,5 +135,5 @@ def test_commit_writes_sidecar_last_and_readers_need_it(tmp_path):
 
 
 def test_code_version_is_stable():
-    assert sidecar.code_version() == sidecar.code_version()
-    assert sidecar.code_version().startswith("0.1.0+")
+    assert sidecar.code_version("steps.ingest") == sidecar.code_version("steps.ingest")
+    assert sidecar.code_version("steps.ingest").startswith("0.1.0+")
