@@ -446,21 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the stages for one daily batch in order")
     run.add_argument("--store", default=config.default_store(), help=store_help)
     run.add_argument("--date", required=True, type=parse_date, help="batch date, YYYY-MM-DD")
-    run.add_argument(
-        "--input",
-        help="crawler JSON Lines: a path, '-' for stdin, or a store URI "
-        "(default: the store's landing/<date>/crawl.jsonl)",
-    )
     run.add_argument("--until", choices=pipeline.STAGE_NAMES, help="last stage to run (default: all)")
-    run.add_argument("--versions", default="", help="text-normalization versions (default: all configured)")
-    run.add_argument(
-        "--annotate-version", default="v2", help="text-normalization version to label (default v2)"
-    )
-    run.add_argument(
-        "--label-source", default="api", help="api (LABELER_URL, LABELER_TOKEN) or label-studio:FILE"
-    )
-    run.add_argument("--dedup", help="url-normalization dedup rules (default: canonical-url,title)")
-    run.add_argument("--mode", help="post-train: remove (default) or relabel the mislabeled rows")
+    pipeline.add_stage_params(run)  # every stage parameter Argo exposes, from the pipeline table
     run.add_argument("--force", action="store_true", help="rebuild datasets even when up to date")
     run.add_argument("--isolate", action="store_true", help="run each stage in its own process")
     run.add_argument(
@@ -473,10 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--date", type=parse_date, default=yesterday(), help="batch date (default: yesterday)")
     demo.add_argument("--documents", type=int, default=1000, help="articles in the synthetic crawl")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the synthetic crawl")
-    demo.add_argument("--versions", default="", help="text-normalization versions (default: all configured)")
-    demo.add_argument(
-        "--annotate-version", default="v2", help="text-normalization version to label (default v2)"
-    )
+    pipeline.add_stage_params(demo, names=("versions", "annotate-version"))
     demo.add_argument("--force", action="store_true", help="rebuild datasets even when up to date")
     demo.add_argument("--isolate", action="store_true", help="run each stage in its own process")
     demo.add_argument(

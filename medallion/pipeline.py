@@ -25,6 +25,25 @@ class Param:
     def option(self) -> str:
         return f"--{self.flag or self.name}"
 
+    def add_to(self, parser, option: str | None = None, prefix: str = "") -> None:
+        """This parameter as an argparse option: the step's own (``option``) or ``medallion run``'s."""
+        default = f" (default: {self.default})" if self.default else ""
+        parser.add_argument(
+            option or self.option,
+            dest=self.name.replace("-", "_") if option else (self.flag or self.name).replace("-", "_"),
+            default=self.default or "",
+            choices=self.enum or None,
+            help=f"{prefix}{self.help}{default}",
+        )
+
+
+def add_stage_params(parser, stages=None, names: tuple[str, ...] | None = None) -> None:
+    """Every parameter of ``stages`` (default: all) as ``--<name>`` options of a command that runs them."""
+    for stage_ in stages or STAGES:
+        for param in stage_.params:
+            if names is None or param.name in names:
+                param.add_to(parser, option=f"--{param.name}", prefix=f"{stage_.name}: ")
+
 
 @dataclass(frozen=True)
 class Stage:

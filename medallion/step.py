@@ -98,6 +98,8 @@ def step_parser(stage: Stage, description: str | None = None) -> argparse.Argume
             "--shard", type=parse_shard, metavar="K/N", help="process shard K of N into scratch"
         )
         parser.add_argument("--merge", type=positive, metavar="N", help="merge N shards into the dataset")
+    for param in stage.params:  # the stage's parameters, from the pipeline table
+        param.add_to(parser)
     parser.add_argument(
         "--output-params",
         metavar="DIR",

@@ -39,8 +39,6 @@ def _schema():
 
 def main(argv: list[str] | None = None) -> int:
     parser = step_parser(STAGE)
-    parser.add_argument("--version", default="v2", help="text-normalization version to label (default v2)")
-    parser.add_argument("--label-source", default="api", help="api (default) or label-studio:FILE")
     parser.add_argument("--budget", type=int, default=None, help="most documents this run may pay for")
     parser.add_argument("--batch-size", type=int, default=32, help="documents per API request")
     parser.add_argument("--concurrency", type=int, default=4, help="API requests in flight")

@@ -193,12 +193,6 @@ def local_input(spec: str) -> Iterator[tuple[Path, dict]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = step_parser(STAGE)
-    parser.add_argument(
-        "--input",
-        default="",
-        help="crawler JSON Lines: a path, '-' for stdin, or a store URI "
-        "(default: the store's landing/<date>/crawl.jsonl)",
-    )
     parser.add_argument("--max-html-chars", type=int, default=MAX_HTML_CHARS, help="page-size limit")
     args = parser.parse_args(argv)
     return guarded(lambda: ingest(args))

@@ -67,9 +67,6 @@ def _schemas():
 
 def main(argv: list[str] | None = None) -> int:
     parser = step_parser(STAGE)
-    parser.add_argument(
-        "--mode", choices=("remove", "relabel"), default="remove", help="what to do with flagged rows"
-    )
     args = parser.parse_args(argv)
     return guarded(lambda: clean(args))
 

@@ -52,9 +52,6 @@ def _compiled(specs: tuple):
 def main(argv: list[str] | None = None) -> int:
     parser = step_parser(STAGE)
     parser.add_argument(
-        "--versions", default="", help="comma-separated versions (default: every configured one)"
-    )
-    parser.add_argument(
         "--config", default=None, help="rule-set file (default: config/text-normalization.yaml)"
     )
     parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")

@@ -162,11 +162,6 @@ def plan_dedup(keys: Iterable[DocKey], rules: list[str]) -> DedupPlan:
 
 def main(argv: list[str] | None = None) -> int:
     parser = step_parser(STAGE)
-    parser.add_argument(
-        "--dedup",
-        default="canonical-url,title",
-        help=f"comma-separated dedup rules in order, from: {', '.join(DEDUP_RULES)} (canonical-url always applies)",
-    )
     parser.add_argument("--min-title-words", type=int, default=3, help="shorter titles never deduplicate")
     args = parser.parse_args(argv)
     return guarded(lambda: normalize(args))
