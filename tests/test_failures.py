@@ -215,7 +215,11 @@ RUN_MISTAKES = {
         None,
         "no such Label Studio",
     ),
-    "value outside its enum": (["--mode", "delete"], None, "argument --mode: invalid choice: 'delete' (choose from 'remove', 'relabel')"),
+    "value outside its enum": (
+        ["--mode", "delete"],
+        None,
+        "argument --mode: invalid choice: 'delete' (choose from 'remove', 'relabel')",
+    ),
     "bad rule-set config": ([], _bad_rules, "unknown rule 'nope'"),
     "bad quality config": ([], _bad_gates, "gate 'speed' of raw"),
 }
