@@ -76,7 +76,7 @@ def measure(
 
 
 def ours(html: str, url: str) -> str:
-    from medallion.extract import ExtractionError, extract
+    from medallion.transforms.extract import ExtractionError, extract
 
     try:
         return extract(html, url).content
@@ -102,7 +102,7 @@ def main() -> int:
         print(f"dev set not found at {args.dataset}: pass --dataset DIR", file=sys.stderr)
         return 2
     pages = load_pages(args.dataset, args.split)
-    rows = [("medallion.extract", *measure(ours, pages, args.repeat))]
+    rows = [("medallion.transforms.extract", *measure(ours, pages, args.repeat))]
     if not args.no_trafilatura:
         rows.append(("trafilatura 2.3.1 extract()", *measure(trafilatura_default, pages, args.repeat)))
     print(f"{len(pages)} pages from {args.dataset.name}{f' ({args.split} half)' if args.split else ''}")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from medallion.synthetic import CATEGORIES, CrawlSpec, article  # noqa: E402
-from medallion.training import find_issues, flip_labels, precision_recall, train  # noqa: E402
+from medallion.demo.synthetic import CATEGORIES, CrawlSpec, article  # noqa: E402
+from medallion.transforms.training import find_issues, flip_labels, precision_recall, train  # noqa: E402
 
 
 def main() -> int:

@@ -18,9 +18,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from medallion import cli, contracts, datasets, pipeline, quality  # noqa: E402
-from medallion.store import open_store  # noqa: E402
-from medallion.synthetic import CrawlSpec, write_crawl  # noqa: E402
+from medallion import cli  # noqa: E402
+from medallion.core import contracts, datasets, pipeline  # noqa: E402
+from medallion.core.store import open_store  # noqa: E402
+from medallion.demo.synthetic import CrawlSpec, write_crawl  # noqa: E402
+from medallion.runtime import quality  # noqa: E402
 
 DAY = "2026-11-23"
 

@@ -20,8 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from medallion import pipeline  # noqa: E402
-from medallion.synthetic import CrawlSpec, write_crawl  # noqa: E402
+from medallion.core import pipeline  # noqa: E402
+from medallion.demo.synthetic import CrawlSpec, write_crawl  # noqa: E402
 
 DAY = "2026-11-23"
 

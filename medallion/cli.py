@@ -19,12 +19,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from medallion import config, datasets, failures, pipeline, sidecar
-from medallion.config import DATASET_ROOT, ConfigError
-from medallion.failures import UsageError
-from medallion.inventory import MAIN_DATASETS, print_summary, resolve_dataset, verify, verify_file
-from medallion.step import parse_date
-from medallion.store import Store, StoreError, open_store, split_uri
+from medallion.core import config, datasets, pipeline, sidecar
+from medallion.core.config import DATASET_ROOT, ConfigError
+from medallion.core.store import Store, StoreError, open_store, split_uri
+from medallion.runtime import failures
+from medallion.runtime.failures import UsageError
+from medallion.runtime.step import parse_date
+from medallion.tools.inventory import MAIN_DATASETS, print_summary, resolve_dataset, verify, verify_file
 
 PIPELINE_WORKFLOW = "html-classification"
 
@@ -53,7 +54,7 @@ def stage_argv(stage: pipeline.Stage, args: argparse.Namespace) -> list[str]:
 def check_options(args: argparse.Namespace, stages: tuple[pipeline.Stage, ...]) -> None:
     """The options and configuration files of the stages about to run, checked before the first one runs
     (a typo costs a second, not the stages before the one that reads it): UsageError, exit 2."""
-    from medallion import quality
+    from medallion.runtime import quality
     from steps import annotation, text_normalization, url_normalization
 
     names = {stage.name for stage in stages}
@@ -118,7 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from medallion.synthetic import CrawlSpec, write_crawl
+    from medallion.demo.synthetic import CrawlSpec, write_crawl
 
     store = open_store(args.store)
     key = pipeline.landing_key(args.date)
@@ -154,9 +155,9 @@ def write_gold_sample(store: Store, spec, every: int = 5) -> int:
     gold-standard sample (as reviewers would: the sample grows batch by batch). Returns how many."""
     import json
 
-    from medallion.quality import GOLD_SAMPLE_KEY
-    from medallion.store import NotFound
-    from medallion.synthetic import article
+    from medallion.core.store import NotFound
+    from medallion.demo.synthetic import article
+    from medallion.runtime.quality import GOLD_SAMPLE_KEY
 
     try:
         sample = json.loads(store.read_bytes(GOLD_SAMPLE_KEY))
@@ -287,7 +288,7 @@ def validate(store: Store, key: str, examples: int = 5) -> tuple[dict, list[str]
     """
     from collections import Counter
 
-    from medallion import contracts
+    from medallion.core import contracts
 
     dataset = datasets.Dataset.open(store, key)
     kind = (dataset.meta.get("contract") or {}).get("name")
@@ -353,7 +354,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
-    from medallion.step import quality_report_key
+    from medallion.runtime.step import quality_report_key
 
     store, key = split_uri(args.uri)
     if not key.endswith((".jsonl", ".parquet")):
@@ -400,7 +401,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 
 def _as_table(report: dict, as_yaml: bool) -> str:
-    from medallion import quality
+    from medallion.runtime import quality
 
     return sidecar.dumps(report).rstrip() if as_yaml else quality.table(report)
 
@@ -409,8 +410,8 @@ def cmd_export_tasks(args: argparse.Namespace) -> int:
     """Documents of a text-normalization version that the gold layer has no label for yet."""
     import json
 
-    from medallion.labelstudio import export_tasks, labeling_config
-    from medallion.synthetic import CATEGORIES
+    from medallion.demo.synthetic import CATEGORIES
+    from medallion.labeling.labelstudio import export_tasks, labeling_config
 
     store = open_store(args.store)
     source = datasets.Dataset.open(
@@ -494,7 +495,8 @@ def build_parser() -> argparse.ArgumentParser:
     qual.add_argument("--yaml", action="store_true", help="print the report as YAML instead")
     qual.set_defaults(func=cmd_quality)
 
-    from medallion import argo, catalog, croissant, labeler, lineage, policies, reproduce
+    from medallion.demo import labeler
+    from medallion.tools import argo, catalog, croissant, lineage, policies, reproduce
 
     lineage.add_parser(sub)
     catalog.add_parser(sub)

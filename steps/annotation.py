@@ -14,11 +14,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from medallion import columns, config, datasets, pipeline
-from medallion.failures import UsageError
-from medallion.labeling import LabelCache, LabelingClient, LabelingFailed, Usage, labeler_id
-from medallion.step import StepFailed, StepRun, guarded, step_parser
-from medallion.store import open_store
+from medallion.core import columns, config, datasets, pipeline
+from medallion.core.store import open_store
+from medallion.labeling.api import LabelCache, LabelingClient, LabelingFailed, Usage, labeler_id
+from medallion.runtime.failures import UsageError
+from medallion.runtime.step import StepFailed, StepRun, guarded, step_parser
 
 STAGE = pipeline.stage("annotated")
 KEEP = ("url", "host", "timestamp", "title", "content", "language", "text")

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from medallion import sidecar
-from medallion.step import StepFailed, StepRun
+from medallion.core import sidecar
+from medallion.runtime.step import StepFailed, StepRun
 
 AGREEMENT_THRESHOLD = 0.8
 
 
 def annotate_with_humans(args, export_path: str) -> int:
-    from medallion.agreement import agreement_report, majority_label
-    from medallion.labelstudio import import_labels, load_export
-    from medallion.synthetic import CATEGORIES
+    from medallion.demo.synthetic import CATEGORIES
+    from medallion.labeling.agreement import agreement_report, majority_label
+    from medallion.labeling.labelstudio import import_labels, load_export
     from steps.annotation import COLUMNS, KEEP, STAGE, _schema
 
     path = Path(export_path)
@@ -109,6 +109,6 @@ def _load_gold(path: str) -> dict[str, str]:
     """A gold-standard sample: JSON {url: category} (canonical URLs)."""
     import json
 
-    from medallion.urls import canonicalize
+    from medallion.transforms.urls import canonicalize
 
     return {canonicalize(url): category for url, category in json.loads(Path(path).read_text()).items()}

@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from medallion import columns, config, datasets, pipeline, shards
-from medallion.parallel import map_parquet, positions
-from medallion.step import StepRun, guarded, step_parser
+from medallion.core import columns, config, datasets, pipeline
+from medallion.runtime import shards
+from medallion.runtime.parallel import map_parquet, positions
+from medallion.runtime.step import StepRun, guarded, step_parser
 
 STAGE = pipeline.stage("html-parsing")
 
@@ -65,7 +66,7 @@ def detect_language(text: str, hint: str = "") -> str:
 def warm_up() -> None:
     import py3langid
 
-    import medallion.extract  # noqa: F401
+    import medallion.transforms.extract  # noqa: F401
 
     py3langid.classify("warm up the language model")
 
@@ -73,7 +74,7 @@ def warm_up() -> None:
 def parse_page(url: str, html: str | bytes, limits: Limits = Limits()) -> dict | tuple[str, str]:
     """The pure core: one page (text, or UTF-8 bytes) in, the extracted fields out, or ``(reason, detail)``
     when it is rejected."""
-    from medallion.extract import ExtractionError, extract
+    from medallion.transforms.extract import ExtractionError, extract
 
     if len(html) > limits.max_html_chars:
         return "html-too-large", f"{len(html):,} characters; the limit is {limits.max_html_chars:,}"
@@ -135,7 +136,7 @@ def parse(args) -> int:
     process = [
         {
             "name": "lxml-main-content",
-            "description": "Main-content extraction (medallion.extract) with lxml.",
+            "description": "Main-content extraction (medallion.transforms.extract) with lxml.",
             "params": params,
         },
         {

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import orjson
 
-from medallion import pipeline, sidecar
-from medallion.crawlfile import MAX_LINE_BYTES, crawl_lines, open_crawl
-from medallion.step import StepFailed, StepRun, guarded, step_parser
-from medallion.store import LocalStore, S3Store, open_store
-from medallion.timestamps import ACCEPTED, end_of_day, parse_timestamp
-from medallion.urls import InvalidURL, canonicalize
+from medallion.core import pipeline, sidecar
+from medallion.core.store import LocalStore, S3Store, open_store
+from medallion.core.timestamps import ACCEPTED, end_of_day, parse_timestamp
+from medallion.runtime.step import StepFailed, StepRun, guarded, step_parser
+from medallion.transforms.crawlfile import MAX_LINE_BYTES, crawl_lines, open_crawl
+from medallion.transforms.urls import InvalidURL, canonicalize
 
 STAGE = pipeline.stage("raw")
 

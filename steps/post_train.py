@@ -13,8 +13,8 @@ from __future__ import annotations
 import sys
 from collections import Counter
 
-from medallion import columns, pipeline
-from medallion.step import StepRun, guarded, step_parser
+from medallion.core import columns, pipeline
+from medallion.runtime.step import StepRun, guarded, step_parser
 
 STAGE = pipeline.stage("post-train")
 KEEP = (
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 def clean(args) -> int:
     import numpy as np
 
-    from medallion.training import find_issues, issues_per_class
+    from medallion.transforms.training import find_issues, issues_per_class
 
     documents_schema, issues_schema = _schemas()
     params = {"mode": args.mode, "filter_by": "prune_by_noise_rate"}

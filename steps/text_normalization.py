@@ -14,10 +14,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from medallion import columns, config, datasets, pipeline, shards, textnorm
-from medallion.failures import UsageError
-from medallion.parallel import map_parquet, positions
-from medallion.step import StepRun, guarded, step_parser
+from medallion.core import columns, config, datasets, pipeline
+from medallion.runtime import shards
+from medallion.runtime.failures import UsageError
+from medallion.runtime.parallel import map_parquet, positions
+from medallion.runtime.step import StepRun, guarded, step_parser
+from medallion.transforms import textnorm
 
 STAGE = pipeline.stage("text-normalization")
 

@@ -15,8 +15,9 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from medallion import pipeline, sidecar, tracking
-from medallion.step import StepFailed, StepRun, guarded, step_parser
+from medallion.core import pipeline, sidecar
+from medallion.runtime import tracking
+from medallion.runtime.step import StepFailed, StepRun, guarded, step_parser
 
 STAGE = pipeline.stage("train")
 
@@ -52,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def train(args) -> int:
-    from medallion.training import TrainConfig, find_issues
-    from medallion.training import train as fit
+    from medallion.transforms.training import TrainConfig, find_issues
+    from medallion.transforms.training import train as fit
 
     config = TrainConfig(folds=args.folds, seed=args.seed)
     params = {"model": "tfidf+logistic-regression", **config.__dict__}

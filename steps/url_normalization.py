@@ -18,11 +18,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from medallion import datasets, pipeline
-from medallion.failures import UsageError
-from medallion.step import StepRun, guarded, step_parser
-from medallion.timestamps import parse_timestamp
-from medallion.urls import InvalidURL, canonicalize, host_of
+from medallion.core import datasets, pipeline
+from medallion.core.timestamps import parse_timestamp
+from medallion.runtime.failures import UsageError
+from medallion.runtime.step import StepRun, guarded, step_parser
+from medallion.transforms.urls import InvalidURL, canonicalize, host_of
 
 STAGE = pipeline.stage("url-normalization")
 

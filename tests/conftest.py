@@ -124,7 +124,7 @@ def store_uri(request, tmp_path) -> str:
 @pytest.fixture(scope="session")
 def small_crawl(tmp_path_factory) -> Path:
     """A synthetic crawl batch of 120 articles plus duplicates, re-crawls and junk lines."""
-    from medallion.synthetic import CrawlSpec, write_crawl
+    from medallion.demo.synthetic import CrawlSpec, write_crawl
 
     path = tmp_path_factory.mktemp("crawl") / "crawl.jsonl"
     with open(path, "w", encoding="utf-8") as out:
@@ -250,7 +250,7 @@ class IAMStore:
 
     def store(self, identity: str | None = None):
         """The bucket as a medallion store, with the admin's (or an identity's) credentials."""
-        from medallion.store import S3Store
+        from medallion.core.store import S3Store
 
         return S3Store(self.bucket, client=self.client(identity))
 
@@ -320,7 +320,7 @@ def iam_server(tmp_path_factory) -> tuple[str, dict]:
 
 def provision(endpoint: str, admin: dict, tmp_path: Path) -> IAMStore:
     """A new versioned bucket, and a user per identity with the policy rendered for that bucket."""
-    from medallion import policies
+    from medallion.tools import policies
 
     bucket = f"iam-{uuid.uuid4().hex[:16]}"
     store = IAMStore(endpoint, bucket, admin, {})

@@ -9,7 +9,8 @@ import subprocess
 import pytest
 from conftest import REPO, run_cli
 
-from medallion import datasets, pipeline, policies
+from medallion.core import datasets, pipeline
+from medallion.tools import policies
 
 pytestmark = [pytest.mark.xdist_group("iam"), pytest.mark.s3]
 DAY = "2026-11-23"

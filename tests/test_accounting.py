@@ -21,9 +21,10 @@ from conftest import BIN
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from medallion import cli, datasets, pipeline
-from medallion.store import open_store
-from medallion.synthetic import CrawlSpec, write_crawl
+from medallion import cli
+from medallion.core import datasets, pipeline
+from medallion.core.store import open_store
+from medallion.demo.synthetic import CrawlSpec, write_crawl
 
 DAY = "2026-11-23"
 PAGE = "<html><head><title>{t}</title></head><body><article>{p}</article></body></html>"

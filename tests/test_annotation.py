@@ -8,10 +8,10 @@ import time
 import pytest
 from conftest import free_port, run_cli, start_labeler, start_labeler_process
 
-from medallion import datasets, pipeline
-from medallion.labeler import categorize, noisy
-from medallion.labeling import LabelCache, LabelingClient, LabelingFailed, labeler_id
-from medallion.store import open_store
+from medallion.core import datasets, pipeline
+from medallion.core.store import open_store
+from medallion.demo.labeler import categorize, noisy
+from medallion.labeling.api import LabelCache, LabelingClient, LabelingFailed, labeler_id
 
 DAY = "2026-11-23"
 pytestmark = pytest.mark.xdist_group("s3")

@@ -124,7 +124,7 @@ def test_no_secret_values_in_any_scenario(helm):
 
 
 def test_the_minio_bootstrap_gives_each_identity_its_rendered_policy(helm):
-    from medallion import policies
+    from medallion.tools import policies
 
     objects = template(helm, CHART / "ci" / "kind-minio-values.yaml")
     job = next(o for o in objects if o["kind"] == "Job" and o["metadata"]["name"].endswith("minio-bootstrap"))

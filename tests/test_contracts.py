@@ -13,8 +13,8 @@ from conftest import build, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medallion import columns, contracts, datasets, pipeline, sidecar
-from medallion.store import open_store
+from medallion.core import columns, contracts, datasets, pipeline, sidecar
+from medallion.core.store import open_store
 
 DAY = "2026-11-23"
 MOMENT = datetime(2026, 11, 23, 8, tzinfo=UTC)
@@ -306,7 +306,7 @@ def test_the_fast_path_never_accepts_what_jsonschema_rejects(kind, changes, drop
 
 
 def _parses(text) -> bool:
-    from medallion.timestamps import parse_timestamp
+    from medallion.core.timestamps import parse_timestamp
 
     try:
         parse_timestamp(text)

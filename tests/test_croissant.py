@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from conftest import build
 
-from medallion import croissant, datasets, inventory, pipeline
-from medallion.store import open_store
+from medallion.core import datasets, pipeline
+from medallion.core.store import open_store
+from medallion.tools import croissant, inventory
 
 DAY = "2026-11-23"
 RAW = pipeline.dataset_key(pipeline.stage("raw"), DAY)

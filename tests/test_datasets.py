@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
-from medallion import datasets, sidecar
-from medallion.store import open_store
+from medallion.core import datasets, sidecar
+from medallion.core.store import open_store
 
 
 def _meta(**over):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import run_cli
 
-from medallion import datasets, pipeline
-from medallion.store import open_store
+from medallion.core import datasets, pipeline
+from medallion.core.store import open_store
 
 pytestmark = [pytest.mark.xdist_group("demo"), pytest.mark.slow]
 DAY = "2026-11-23"

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from conftest import BIN, REPO
 
-from medallion import datasets, pipeline
-from medallion.store import LocalStore, open_store
+from medallion.core import datasets, pipeline
+from medallion.core.store import LocalStore, open_store
 
 pytestmark = [pytest.mark.xdist_group("failures"), pytest.mark.slow]
 DAY = "2026-11-23"
@@ -263,7 +263,7 @@ def test_a_step_checks_its_options_before_reading_anything(tmp_path, mistake):
 def big(tmp_path_factory) -> tuple[Path, Path]:
     """A crawl of 3,000 articles (html-parsing takes seconds on it) and a store with its raw and
     url-normalization layers built from stdin, as the interrupted runs read it."""
-    from medallion.synthetic import CrawlSpec, write_crawl
+    from medallion.demo.synthetic import CrawlSpec, write_crawl
 
     folder = tmp_path_factory.mktemp("big")
     crawl = folder / "crawl.jsonl"
@@ -388,11 +388,14 @@ def test_reproduce_removes_its_scratch_unless_asked_to_keep_it(tmp_path, built):
 
 def test_every_failure_a_user_reads_has_one_base(capsys):
     """One type is caught by the command line and every step: each module's own error derives from it."""
-    from medallion import contracts, croissant, datasets, labeling, quality, sidecar, store
-    from medallion.config import ConfigError
-    from medallion.errors import MedallionError
-    from medallion.failures import UsageError, run
-    from medallion.step import StepFailed
+    from medallion.core import contracts, datasets, sidecar, store
+    from medallion.core.config import ConfigError
+    from medallion.core.errors import MedallionError
+    from medallion.labeling import api as labeling
+    from medallion.runtime import quality
+    from medallion.runtime.failures import UsageError, run
+    from medallion.runtime.step import StepFailed
+    from medallion.tools import croissant
 
     kinds = (
         StepFailed,

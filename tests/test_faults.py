@@ -13,8 +13,8 @@ import time
 import pytest
 from conftest import BIN, free_port, run_cli, wait_for_port
 
-from medallion import datasets, pipeline
-from medallion.store import S3Store, open_store
+from medallion.core import datasets, pipeline
+from medallion.core.store import S3Store, open_store
 
 pytestmark = [pytest.mark.xdist_group("faults"), pytest.mark.s3, pytest.mark.slow]
 DAY = "2026-11-23"
@@ -247,7 +247,7 @@ def test_an_endpoint_that_never_answers_times_out_with_a_clear_message(tmp_path,
 
 
 def test_bounds_come_from_the_environment_and_bad_values_are_named(monkeypatch):
-    from medallion import config
+    from medallion.core import config
 
     monkeypatch.setenv("MEDALLION_S3_READ_TIMEOUT", "2.5")
     assert config.s3_settings().read_timeout == 2.5

@@ -10,10 +10,11 @@ import pytest
 import yaml
 from conftest import REPO, build, run_cli, start_labeler
 
-from medallion import cli, datasets, pipeline
-from medallion.step import quality_report_key
-from medallion.store import open_store
-from medallion.synthetic import CrawlSpec
+from medallion import cli
+from medallion.core import datasets, pipeline
+from medallion.core.store import open_store
+from medallion.demo.synthetic import CrawlSpec
+from medallion.runtime.step import quality_report_key
 
 DAY = "2026-11-23"
 PAGE = "<html><head><title>{t}</title></head><body><article>{b}</article></body></html>"
@@ -219,7 +220,7 @@ def test_drift_is_reported_between_two_demo_dates(tmp_path, labeler_service):
     spec = CrawlSpec(date="2026-11-21", documents=60, seed=9, foreign_rate=0.6)
     crawl = tmp_path / "day2.jsonl"
     with open(crawl, "w") as out:
-        from medallion.synthetic import write_crawl
+        from medallion.demo.synthetic import write_crawl
 
         write_crawl(spec, out)
     second = run_cli(

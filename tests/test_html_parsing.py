@@ -7,8 +7,8 @@ import json
 import pytest
 from conftest import run_cli
 
-from medallion import datasets, pipeline
-from medallion.store import open_store
+from medallion.core import datasets, pipeline
+from medallion.core.store import open_store
 from steps.html_parsing import Limits, detect_language, parse_page, parse_with_deadline
 
 DAY = "2026-11-23"

@@ -7,16 +7,16 @@ import json
 import pytest
 from conftest import build, run_cli
 
-from medallion import datasets, pipeline
-from medallion.agreement import (
+from medallion.core import datasets, pipeline
+from medallion.core.store import open_store
+from medallion.labeling.agreement import (
     agreement_report,
     annotator_accuracy,
     cohen_kappa,
     fleiss_kappa,
     majority_label,
 )
-from medallion.labelstudio import export_tasks, import_labels, labeling_config, load_export
-from medallion.store import open_store
+from medallion.labeling.labelstudio import export_tasks, import_labels, labeling_config, load_export
 
 DAY = "2026-11-23"
 

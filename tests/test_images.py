@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from medallion.pipeline import STAGES
+from medallion.core.pipeline import STAGES
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = {"cleanlab", "scikit-learn", "mlflow", "pandas", "hera", "torch"}
@@ -197,6 +197,6 @@ def test_base_image_is_slim_and_non_root():
     assert closure_ok(requirements("base")) == []
     # The exit handler runs `python -m medallion.cli workflows exit-summary` in the base image.
     exit_handler = distributions_of(
-        third_party_imports("medallion.cli", root_lazy=False) | third_party_imports("medallion.argo")
+        third_party_imports("medallion.cli", root_lazy=False) | third_party_imports("medallion.tools.argo")
     )
     assert exit_handler <= set(requirements("base")), sorted(exit_handler - set(requirements("base")))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medallion.crawlfile import read_lines
+from medallion.transforms.crawlfile import read_lines
 from steps.ingest import Rejected, validate_line
 
 DAY = "2026-11-23"
@@ -108,7 +108,7 @@ def test_any_json_value_is_accepted_or_rejected(value):
 def test_a_line_over_the_limit_is_cut_and_skipped_without_reading_it_whole():
     import io
 
-    from medallion.crawlfile import read_lines
+    from medallion.transforms.crawlfile import read_lines
 
     lines = list(read_lines(io.BytesIO(b"x" * 100 + b"\n" + b'{"ok": 1}\n'), limit=10))
     assert lines[0][1] is False and len(lines[0][0]) <= 4096  # flagged line-too-large, only its head kept
@@ -164,7 +164,7 @@ REJECTED_TIMESTAMPS = [
 
 @pytest.mark.parametrize("text, moment", ACCEPTED_TIMESTAMPS.items())
 def test_accepted_timestamp_forms(text, moment):
-    from medallion.timestamps import iso
+    from medallion.core.timestamps import iso
 
     assert iso(validate_line(line({**GOOD, "timestamp": text}), DAY).timestamp) == moment
 
@@ -283,9 +283,9 @@ def _ingest(tmp_path, crawl: str, stdin: bytes | None = None, store: str | None 
     """Run ingest as its CLI into a fresh store: (result, the store, raw's data bytes or None, its sidecar)."""
     from conftest import run_cli
 
-    from medallion import pipeline
-    from medallion.datasets import read_meta
-    from medallion.store import open_store
+    from medallion.core import pipeline
+    from medallion.core.datasets import read_meta
+    from medallion.core.store import open_store
 
     store = store or f"file://{tmp_path / 'store'}"
     result = run_cli("-m", "steps.ingest", "--store", store, "--date", DAY, "--input", crawl, stdin=stdin)
@@ -302,7 +302,7 @@ def test_compressed_crawls_give_the_same_raw_data_as_the_plain_file(tmp_path, co
 
     import zstandard
 
-    from medallion.sidecar import file_sha1
+    from medallion.core.sidecar import file_sha1
 
     data = _crawl_bytes()
     plain = tmp_path / "plain.jsonl"
@@ -397,7 +397,7 @@ def test_a_file_that_is_not_a_crawl_fails_with_one_clear_line(tmp_path, pack, sa
     ],
 )
 def test_sniff_tells_a_crawl_by_its_first_bytes(head, kind):
-    from medallion.crawlfile import sniff
+    from medallion.transforms.crawlfile import sniff
 
     assert sniff(head) == kind
 
@@ -405,7 +405,7 @@ def test_sniff_tells_a_crawl_by_its_first_bytes(head, kind):
 def test_a_cut_zstd_stream_is_an_error_not_a_short_crawl(tmp_path):
     import zstandard
 
-    from medallion.step import StepFailed
+    from medallion.runtime.step import StepFailed
     from steps.ingest import crawl_lines, open_crawl
 
     data = _crawl_bytes() * 200

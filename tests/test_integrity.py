@@ -9,8 +9,8 @@ import time
 import pytest
 from conftest import build, run_cli
 
-from medallion import datasets, pipeline
-from medallion.store import open_store
+from medallion.core import datasets, pipeline
+from medallion.core.store import open_store
 
 DAY = "2026-11-23"
 RAW = pipeline.dataset_key(pipeline.stage("raw"), DAY)

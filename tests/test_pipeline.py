@@ -6,8 +6,8 @@ import pytest
 import yaml
 from conftest import build, run_cli
 
-from medallion import datasets, pipeline, sidecar
-from medallion.store import open_store
+from medallion.core import datasets, pipeline, sidecar
+from medallion.core.store import open_store
 
 DAY = "2026-11-23"
 pytestmark = [pytest.mark.xdist_group("s3"), pytest.mark.slow]

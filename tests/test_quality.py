@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
-from medallion import quality
+from medallion.runtime import quality
 
 DAY = "2026-11-23"
 CONFIG = quality.load_config()
@@ -204,7 +204,7 @@ def test_every_configured_gate_fails_past_its_threshold(stage, gate):
 
 
 def test_every_stage_has_gates_and_each_gate_applies_to_a_measure_the_report_has():
-    from medallion import pipeline
+    from medallion.core import pipeline
 
     measured = measure([row(category="sports")], kind="annotated", upstream_rows=[row()])
     drift = quality.drift(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from medallion import datasets, pipeline
-from medallion.store import open_store
+from medallion.core import datasets, pipeline
+from medallion.core.store import open_store
 
 DAY = "2026-11-23"
 UNTIL = "text-normalization"

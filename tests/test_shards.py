@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from conftest import build, run_cli
 
-from medallion import pipeline, shards
-from medallion.store import open_store
+from medallion.core import pipeline
+from medallion.core.store import open_store
+from medallion.runtime import shards
 
 DAY = "2026-11-23"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from medallion import pipeline
 from medallion.cli import build_parser
-from medallion.step import step_parser
+from medallion.core import pipeline
+from medallion.runtime.step import step_parser
 
 REPO = Path(__file__).resolve().parent.parent
 PARAMS = [(stage, param) for stage in pipeline.STAGES for param in stage.params]

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from medallion.config import ConfigError
-from medallion.store import LocalStore, NotFound, S3Store, StoreError, open_store, split_uri
+from medallion.core.config import ConfigError
+from medallion.core.store import LocalStore, NotFound, S3Store, StoreError, open_store, split_uri
 
 pytestmark = pytest.mark.xdist_group("s3")
 

@@ -7,8 +7,8 @@ import json
 import tracemalloc
 from itertools import islice
 
-from medallion.synthetic import CATEGORIES, CrawlSpec, generate_crawl, true_category, write_crawl
-from medallion.urls import canonicalize
+from medallion.demo.synthetic import CATEGORIES, CrawlSpec, generate_crawl, true_category, write_crawl
+from medallion.transforms.urls import canonicalize
 
 
 def lines_of(spec: CrawlSpec) -> list[str]:

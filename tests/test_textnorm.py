@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medallion import textnorm
-from medallion.config import REPO_ROOT
-from medallion.textnorm import RuleConfigError, RuleSpec, compile_rules, describe, load_versions
+from medallion.core.config import REPO_ROOT
+from medallion.transforms import textnorm
+from medallion.transforms.textnorm import RuleConfigError, RuleSpec, compile_rules, describe, load_versions
 
 CONFIG = REPO_ROOT / "config" / "text-normalization.yaml"
 

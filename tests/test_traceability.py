@@ -11,8 +11,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from conftest import build, run_cli
 
-from medallion import datasets, pipeline, sidecar
-from medallion.store import open_store
+from medallion.core import datasets, pipeline, sidecar
+from medallion.core.store import open_store
 
 pytestmark = [pytest.mark.xdist_group("traceability"), pytest.mark.slow]
 DAY = "2026-11-23"

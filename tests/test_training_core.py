@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from medallion.synthetic import CATEGORIES, CrawlSpec, article
-from medallion.training import (
+from medallion.demo.synthetic import CATEGORIES, CrawlSpec, article
+from medallion.transforms.training import (
     TrainConfig,
     clean,
     find_issues,

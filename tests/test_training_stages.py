@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import free_port, run_cli, wait_for_port
 
-from medallion import datasets, pipeline
-from medallion.store import open_store
+from medallion.core import datasets, pipeline
+from medallion.core.store import open_store
 
 DAY = "2026-11-23"
 pytestmark = [pytest.mark.xdist_group("s3"), pytest.mark.slow]
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.xdist_group("s3"), pytest.mark.slow]
 @pytest.fixture(scope="module")
 def gold(tmp_path_factory, labeler_service):
     """A store built through the gold layer once, with 8% label noise from the reference labeler."""
-    from medallion.synthetic import CrawlSpec, write_crawl
+    from medallion.demo.synthetic import CrawlSpec, write_crawl
 
     root = tmp_path_factory.mktemp("gold")
     crawl = root / "crawl.jsonl"
@@ -154,7 +154,7 @@ def test_post_train_lineage_chains_back_to_raw(store):
         for source in current["sources"]:
             if source["kind"] == "dataset":
                 st, key = source["uri"], None
-                from medallion.store import split_uri
+                from medallion.core.store import split_uri
 
                 s, key = split_uri(st)
                 upstream = datasets.Dataset.open(s, key).meta

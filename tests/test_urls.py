@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medallion.urls import InvalidURL, canonicalize, host_of
+from medallion.transforms.urls import InvalidURL, canonicalize, host_of
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ def test_tricky_hosts_are_canonical_or_rejected_at_ingest(url, expected):
     """What ingest accepts is what url-normalization can canonicalize and its contract accepts."""
     import json
 
-    from medallion import contracts
+    from medallion.core import contracts
     from steps.ingest import Rejected, validate_line
 
     record = {"url": url, "html": "<p>x</p>", "timestamp": "2026-11-23T08:00:00Z"}
@@ -182,7 +182,7 @@ HOSTISH = st.builds(
 @settings(max_examples=500, deadline=None)
 @given(HOSTISH)
 def test_every_accepted_host_passes_the_silver_contract(url):
-    from medallion import contracts
+    from medallion.core import contracts
 
     try:
         once = canonicalize(url)

@@ -15,9 +15,9 @@ import pytest
 import yaml
 from conftest import REPO, run_cli
 
-from medallion import datasets, pipeline
-from medallion.argo import date_range
-from medallion.store import open_store
+from medallion.core import datasets, pipeline
+from medallion.core.store import open_store
+from medallion.tools.argo import date_range
 from workflows.render import RENDERED, dump, manifests, render
 from workflows.validate import strict_check
 
@@ -373,7 +373,7 @@ def test_the_warn_only_parameter_reaches_every_step(tmp_path):
 
 
 def test_every_step_runs_as_its_own_identity():
-    from medallion import policies
+    from medallion.tools import policies
 
     rendered = manifests()
     for stage in pipeline.STAGES:

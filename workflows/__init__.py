@@ -1,4 +1,4 @@
-"""Argo Workflows manifests for the pipeline, written with Hera and generated from ``medallion.pipeline``.
+"""Argo Workflows manifests for the pipeline, written with Hera and generated from ``medallion.core.pipeline``.
 
 One module per manifest: ``stages`` (one WorkflowTemplate per stage), ``html_classification`` (the
 pipeline DAG), ``daily`` (the CronWorkflow). ``render`` turns them into YAML.

@@ -11,8 +11,8 @@ from __future__ import annotations
 from hera.workflows import DAG, Container, Env, Parameter, Task, WorkflowTemplate
 from hera.workflows.models import Sequence, TemplateRef
 
-from medallion.config import SWITCHES
-from medallion.pipeline import STAGE_NAMES, STAGES
+from medallion.core.config import SWITCHES
+from medallion.core.pipeline import STAGE_NAMES, STAGES
 from workflows.settings import SERVICE_ACCOUNT, Deployment, image, s3_env
 
 NAME = "html-classification"

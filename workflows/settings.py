@@ -11,7 +11,7 @@ from hera.workflows import ConfigMapEnv, Env, SecretEnv
 from hera.workflows.models import Backoff, RetryStrategy
 
 from medallion import __version__
-from medallion.pipeline import Stage
+from medallion.core.pipeline import Stage
 
 NAMESPACE = "argo"
 SERVICE_ACCOUNT = "html-classification-workflow"

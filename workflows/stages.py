@@ -9,8 +9,8 @@ from __future__ import annotations
 from hera.workflows import Artifact, Container, Env, Parameter, Resources, WorkflowTemplate
 from hera.workflows.models import ArchiveStrategy, NoneStrategy, ValueFrom
 
-from medallion.config import SWITCHES
-from medallion.pipeline import STAGES, Stage
+from medallion.core.config import SWITCHES
+from medallion.core.pipeline import STAGES, Stage
 from workflows.settings import (
     ACTIVE_DEADLINE_SECONDS,
     OUTPUTS_DIR,

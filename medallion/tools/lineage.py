@@ -13,9 +13,9 @@ import html
 from collections import deque
 from dataclasses import dataclass, field
 
-from medallion import datasets
-from medallion.config import DATASET_ROOT
-from medallion.store import Store, StoreError, split_uri
+from medallion.core import datasets
+from medallion.core.config import DATASET_ROOT
+from medallion.core.store import Store, StoreError, split_uri
 
 
 @dataclass
@@ -64,7 +64,7 @@ class Graph:
 
 
 def node_from_meta(meta: dict) -> Node:
-    from medallion.pipeline import stage as stage_of
+    from medallion.core.pipeline import stage as stage_of
 
     name = meta["dataset"].rsplit("/", 1)[-1]
     part = "rejects" if meta.get("kind") == "quarantine" else ""
@@ -268,7 +268,7 @@ def svg(graph: Graph, link=None) -> str:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    from medallion.inventory import resolve_dataset
+    from medallion.tools.inventory import resolve_dataset
 
     store, key = resolve_dataset(args.uri)
     meta = datasets.Dataset.open(store, key).meta

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from medallion import datasets, pipeline, sidecar
-from medallion.config import DATASET_ROOT
-from medallion.store import AccessDenied, Store, StoreError, split_uri
+from medallion.core import datasets, pipeline, sidecar
+from medallion.core.config import DATASET_ROOT
+from medallion.core.store import AccessDenied, Store, StoreError, split_uri
 
 MAIN_DATASETS = {stage.dataset for stage in pipeline.STAGES} | {"rejects.jsonl"}
 

@@ -12,9 +12,9 @@ from typing import Any
 import yaml
 
 from medallion import __version__
-from medallion.config import REPO_ROOT
-from medallion.errors import MedallionError
-from medallion.store import file_sha1  # noqa: F401  (re-exported: steps hash files through sidecar)
+from medallion.core.config import REPO_ROOT
+from medallion.core.errors import MedallionError
+from medallion.core.store import file_sha1  # noqa: F401  (re-exported: steps hash files through sidecar)
 
 SCHEMA_DIR = REPO_ROOT / "schemas"
 SIDECAR_SUFFIX = ".meta.yaml"

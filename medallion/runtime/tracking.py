@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from medallion.store import LocalStore, Store
+from medallion.core.store import LocalStore, Store
 
 EXPERIMENT = "html-classification"
 DIGEST_LIMIT = 36

@@ -23,10 +23,11 @@ from pathlib import Path
 
 import yaml
 
-from medallion import datasets, lineage, pipeline, sidecar
-from medallion.labeling import CACHE_ROOT, labeler_id
-from medallion.step import StepFailed
-from medallion.store import LocalStore, Store, split_uri
+from medallion.core import datasets, pipeline, sidecar
+from medallion.core.store import LocalStore, Store, split_uri
+from medallion.labeling.api import CACHE_ROOT, labeler_id
+from medallion.runtime.step import StepFailed
+from medallion.tools import lineage
 
 
 @dataclass
@@ -172,7 +173,7 @@ def _run(module: str, argv: list[str], env: dict[str, str]) -> tuple[int, str]:
 
 
 def reproduce(uri: str, scratch_dir: Path) -> tuple[Reproduction, Rebuilt]:
-    from medallion.inventory import resolve_dataset
+    from medallion.tools.inventory import resolve_dataset
 
     store, key = resolve_dataset(uri)
     meta = datasets.Dataset.open(store, key).meta

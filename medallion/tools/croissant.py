@@ -17,10 +17,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from medallion import datasets, pipeline
-from medallion.config import DATASET_ROOT
-from medallion.errors import MedallionError
-from medallion.store import Store
+from medallion.core import datasets, pipeline
+from medallion.core.config import DATASET_ROOT
+from medallion.core.errors import MedallionError
+from medallion.core.store import Store
 
 # Every dataset is published under this license unless the project decides otherwise.
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
@@ -249,7 +249,7 @@ def write(store: Store, key: str, out_path: str | Path) -> dict:
 
 
 def cmd_export(args) -> int:
-    from medallion.inventory import resolve_dataset
+    from medallion.tools.inventory import resolve_dataset
 
     store, key = resolve_dataset(args.uri)
     if args.out:

@@ -15,9 +15,11 @@ import html
 import json
 from pathlib import Path
 
-from medallion import datasets, lineage, pipeline, quality
-from medallion.config import DATASET_ROOT, default_store
-from medallion.store import Store, open_store
+from medallion.core import datasets, pipeline
+from medallion.core.config import DATASET_ROOT, default_store
+from medallion.core.store import Store, open_store
+from medallion.runtime import quality
+from medallion.tools import lineage
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from medallion.config import DATASET_ROOT
-from medallion.errors import MedallionError
-from medallion.store import Store
+from medallion.core.config import DATASET_ROOT
+from medallion.core.errors import MedallionError
+from medallion.core.store import Store
 
 CACHE_ROOT = f"{DATASET_ROOT}/_label-cache"
 

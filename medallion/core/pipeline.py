@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from medallion.config import DATASET_ROOT
+from medallion.core.config import DATASET_ROOT
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Stage:
     versioned: bool = False  # one dataset per named version (text-normalization v1, v2, ...)
     shardable: bool = False  # can fan out over shards of its input and merge (--shard K/N, --merge N)
     params: tuple[Param, ...] = field(default_factory=tuple)
-    role: str = ""  # the S3 identity it runs as (medallion/policies.py), when it differs from the name
+    role: str = ""  # the S3 identity it runs as (medallion/tools/policies.py), when it differs from the name
 
     @property
     def fmt(self) -> str:

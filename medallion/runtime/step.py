@@ -25,11 +25,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from medallion import config, contracts, datasets, failures, pipeline, quality, sidecar
-from medallion.config import RunContext
-from medallion.errors import MedallionError
-from medallion.pipeline import Stage
-from medallion.store import NotFound, StoreError, open_store
+from medallion.core import config, contracts, datasets, pipeline, sidecar
+from medallion.core.config import RunContext
+from medallion.core.errors import MedallionError
+from medallion.core.pipeline import Stage
+from medallion.core.store import NotFound, StoreError, open_store
+from medallion.runtime import failures, quality
 
 REJECT_RECORD_LIMIT = 1 << 20  # a quarantined record keeps at most 1 MiB per field, with its full size noted
 
@@ -92,7 +93,7 @@ def step_parser(stage: Stage, description: str | None = None) -> argparse.Argume
         "(default: MEDALLION_WARN_ONLY)",
     )
     if stage.shardable:
-        from medallion.shards import parse_shard, positive
+        from medallion.runtime.shards import parse_shard, positive
 
         parser.add_argument(
             "--shard", type=parse_shard, metavar="K/N", help="process shard K of N into scratch"
@@ -804,6 +805,6 @@ def _hostname() -> str:
 
 
 def guarded(body: Callable[[], int]) -> int:
-    """Run a step body; every failure is one clear line (no traceback): see medallion/failures.py."""
+    """Run a step body; every failure is one clear line (no traceback): see medallion/runtime/failures.py."""
     stage = body.__globals__.get("STAGE")  # the step module's own stage: what an early Ctrl-C names
     return failures.run(body, stage=stage.name if isinstance(stage, Stage) else "")

@@ -26,9 +26,9 @@ from typing import Any
 
 import yaml
 
-from medallion import config
-from medallion.timestamps import end_of_day, parse_timestamp
-from medallion.urls import InvalidURL, canonicalize
+from medallion.core import config
+from medallion.core.timestamps import end_of_day, parse_timestamp
+from medallion.transforms.urls import InvalidURL, canonicalize
 
 DIMENSIONS = ("completeness", "uniqueness", "validity", "timeliness", "consistency", "accuracy")
 # The column whose text a dataset is about: blank or duplicated, it makes the row worthless.
@@ -368,7 +368,7 @@ def _accuracy(profile: Profile, gold: dict[str, str] | None, gold_why: str, min_
 
 def load_gold(store, quality_config: QualityConfig) -> tuple[dict[str, str] | None, str]:
     """The gold-standard sample ``{canonical url: category}`` and, when there is none, why."""
-    from medallion.store import NotFound, open_store
+    from medallion.core.store import NotFound, open_store
 
     source = quality_config.gold_sample
     try:
@@ -570,8 +570,8 @@ def table(quality: dict) -> str:
 
 def earlier_profiles(store, folder: str, dataset: str, date: str, n: int) -> list[tuple[str, dict]]:
     """The drift profiles of the ``n`` latest batches before ``date`` of the dataset in ``folder``<date>/."""
-    from medallion.datasets import read_meta
-    from medallion.sidecar import SIDECAR_SUFFIX
+    from medallion.core.datasets import read_meta
+    from medallion.core.sidecar import SIDECAR_SUFFIX
 
     days = []
     for key in store.list(folder):

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from medallion.errors import MedallionError
+from medallion.core.errors import MedallionError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STORE = "file://./data"
 DATASET_ROOT = "html-classification"  # every layer lives below <store>/html-classification/
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import orjson
 
-from medallion.config import DATASET_ROOT
-from medallion.pipeline import Stage
-from medallion.store import NotFound, Store
+from medallion.core.config import DATASET_ROOT
+from medallion.core.pipeline import Stage
+from medallion.core.store import NotFound, Store
 
 Item = tuple[int, dict, Any]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -103,7 +103,7 @@ def read_shards(store: Store, keys: list[str]) -> Iterator[Item]:
 
 
 def _read(store: Store, key: str) -> Iterator[Item]:
-    from medallion.datasets import local_copy
+    from medallion.core.datasets import local_copy
 
     with local_copy(store, key) as path, open(path, "rb") as handle:
         for line in handle:
@@ -113,7 +113,7 @@ def _read(store: Store, key: str) -> Iterator[Item]:
 
 def run_shard(run, source, shard: tuple[int, int], items) -> None:
     """Shard K of N of a step: ``items(path, groups)`` over the input's row groups K, K+N, ..., into scratch."""
-    from medallion.datasets import row_groups
+    from medallion.core.datasets import row_groups
 
     k, n = shard
     with source.local_copy() as path:

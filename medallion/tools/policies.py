@@ -14,10 +14,10 @@ import argparse
 import json
 from pathlib import Path
 
-from medallion import pipeline
-from medallion.config import DATASET_ROOT
-from medallion.labeling import CACHE_ROOT
-from medallion.quality import GOLD_SAMPLE_KEY
+from medallion.core import pipeline
+from medallion.core.config import DATASET_ROOT
+from medallion.labeling.api import CACHE_ROOT
+from medallion.runtime.quality import GOLD_SAMPLE_KEY
 
 ANALYST = "analyst"
 READ = ["s3:GetObject", "s3:GetObjectVersion"]

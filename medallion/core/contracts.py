@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from medallion.config import REPO_ROOT
-from medallion.errors import MedallionError
+from medallion.core.config import REPO_ROOT
+from medallion.core.errors import MedallionError
 
 SCHEMA_DIR = REPO_ROOT / "schemas"
 SHARED = "columns"  # the shared column definitions every record schema refers to
@@ -110,10 +110,10 @@ ANNOTATIONS = {"description", "title", "$schema", "$id"}
 @functools.cache
 def format_checker():
     """The formats the contracts name beyond JSON Schema's own: each is the very function the steps use, so a
-    contract and the code can never disagree (``crawl-timestamp``: ``medallion.timestamps.parse_timestamp``)."""
+    contract and the code can never disagree (``crawl-timestamp``: ``medallion.core.timestamps.parse_timestamp``)."""
     import jsonschema
 
-    from medallion.timestamps import parse_timestamp
+    from medallion.core.timestamps import parse_timestamp
 
     checker = jsonschema.FormatChecker(formats=())
     # A format applies to strings only: the type keyword speaks for the rest.

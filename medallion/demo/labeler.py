@@ -19,9 +19,9 @@ import threading
 import time
 from collections import Counter
 
-from medallion import failures
-from medallion.config import ConfigError
-from medallion.synthetic import CATEGORIES, CATEGORY_KEYWORDS
+from medallion.core.config import ConfigError
+from medallion.demo.synthetic import CATEGORIES, CATEGORY_KEYWORDS
+from medallion.runtime import failures
 
 MAX_BATCH = 256
 

@@ -12,8 +12,8 @@ import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
-from medallion import config
-from medallion.config import ConfigError
+from medallion.core import config
+from medallion.core.config import ConfigError
 
 PIPELINE = "html-classification"
 
@@ -163,9 +163,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 def cmd_exit_summary(args: argparse.Namespace) -> int:
     """The pipeline's exit handler: what was produced for the date, and a webhook post on failure."""
-    from medallion.inventory import print_summary
-    from medallion.step import parse_date
-    from medallion.store import open_store
+    from medallion.core.store import open_store
+    from medallion.runtime.step import parse_date
+    from medallion.tools.inventory import print_summary
 
     day = parse_date(args.date)
     print(f"workflow status: {args.status}")

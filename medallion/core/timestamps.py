@@ -8,7 +8,7 @@ Accepted (surrounding whitespace ignored):
 - an RFC 1123 HTTP date: ``Mon, 23 Nov 2026 08:15:02 GMT``.
 
 Anything else is refused: basic format (``20261123T081502Z``), week and ordinal dates, a date alone.
-The raw contract names this parser as the ``crawl-timestamp`` format (``medallion/contracts.py``).
+The raw contract names this parser as the ``crawl-timestamp`` format (``medallion/core/contracts.py``).
 """
 
 from __future__ import annotations

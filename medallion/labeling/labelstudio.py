@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
-from medallion.urls import InvalidURL, canonicalize
+from medallion.transforms.urls import InvalidURL, canonicalize
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-from medallion.config import DATASET_ROOT, ConfigError, s3_identity, s3_settings
-from medallion.errors import MedallionError
+from medallion.core.config import DATASET_ROOT, ConfigError, s3_identity, s3_settings
+from medallion.core.errors import MedallionError
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 MULTIPART_CHUNKSIZE = 16 * 1024 * 1024

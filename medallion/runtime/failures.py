@@ -21,8 +21,8 @@ import sys
 import threading
 from collections.abc import Callable
 
-from medallion.config import ConfigError, debug
-from medallion.errors import MedallionError
+from medallion.core.config import ConfigError, debug
+from medallion.core.errors import MedallionError
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 2, 130, 141
 
