@@ -23,8 +23,8 @@ import orjson
 from medallion.core import pipeline, sidecar
 from medallion.core.store import LocalStore, S3Store, open_store
 from medallion.core.timestamps import ACCEPTED, end_of_day, parse_timestamp
+from medallion.runtime.crawlfile import MAX_LINE_BYTES, crawl_lines, open_crawl
 from medallion.runtime.step import StepFailed, StepRun, guarded, step_parser
-from medallion.transforms.crawlfile import MAX_LINE_BYTES, crawl_lines, open_crawl
 from medallion.transforms.urls import InvalidURL, canonicalize
 
 STAGE = pipeline.stage("raw")

@@ -48,14 +48,18 @@ def test_editing_a_module_rebuilds_only_the_stages_that_import_it(tmp_path, smal
         module.write("\n# an edit\n")
     assert run(repo, store, small_crawl).count("up to date") == 5
 
-    with open(repo / "medallion" / "transforms" / "extract.py", "a") as module:  # html-parsing's extractor, same output
+    with open(
+        repo / "medallion" / "transforms" / "extract.py", "a"
+    ) as module:  # html-parsing's extractor, same output
         module.write("\n# an edit\n")
     again = run(repo, store, small_crawl)
     assert "[raw] up to date" in again and "[url-normalization] up to date" in again
     assert "[html-parsing] wrote" in again  # rebuilt, byte-identical: what it feeds stays up to date
     assert "[text-normalization/v1] up to date" in again and "[text-normalization/v2] up to date" in again
 
-    with open(repo / "medallion" / "transforms" / "extract.py", "a") as module:  # an extractor that extracts otherwise
+    with open(
+        repo / "medallion" / "transforms" / "extract.py", "a"
+    ) as module:  # an extractor that extracts otherwise
         module.write(
             "\n_extract = extract\n\n\ndef extract(*args, **kwargs):\n"
             "    page = _extract(*args, **kwargs)\n"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medallion.transforms.crawlfile import read_lines
+from medallion.runtime.crawlfile import read_lines
 from steps.ingest import Rejected, validate_line
 
 DAY = "2026-11-23"
@@ -108,7 +108,7 @@ def test_any_json_value_is_accepted_or_rejected(value):
 def test_a_line_over_the_limit_is_cut_and_skipped_without_reading_it_whole():
     import io
 
-    from medallion.transforms.crawlfile import read_lines
+    from medallion.runtime.crawlfile import read_lines
 
     lines = list(read_lines(io.BytesIO(b"x" * 100 + b"\n" + b'{"ok": 1}\n'), limit=10))
     assert lines[0][1] is False and len(lines[0][0]) <= 4096  # flagged line-too-large, only its head kept
@@ -397,7 +397,7 @@ def test_a_file_that_is_not_a_crawl_fails_with_one_clear_line(tmp_path, pack, sa
     ],
 )
 def test_sniff_tells_a_crawl_by_its_first_bytes(head, kind):
-    from medallion.transforms.crawlfile import sniff
+    from medallion.runtime.crawlfile import sniff
 
     assert sniff(head) == kind
 

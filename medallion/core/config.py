@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from medallion.core.errors import MedallionError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_DIR = REPO_ROOT / "schemas"  # the record contracts and the sidecar schema
 DEFAULT_STORE = "file://./data"
 DATASET_ROOT = "html-classification"  # every layer lives below <store>/html-classification/
 

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from medallion.core.config import REPO_ROOT
+from medallion.core.config import SCHEMA_DIR
 from medallion.core.errors import MedallionError
 
-SCHEMA_DIR = REPO_ROOT / "schemas"
 SHARED = "columns"  # the shared column definitions every record schema refers to
 # The record contract of each dataset kind: a stage's main dataset is its stage name.
 KINDS = (

@@ -12,11 +12,10 @@ from typing import Any
 import yaml
 
 from medallion import __version__
-from medallion.core.config import REPO_ROOT
+from medallion.core.config import REPO_ROOT, SCHEMA_DIR
 from medallion.core.errors import MedallionError
 from medallion.core.store import file_sha1  # noqa: F401  (re-exported: steps hash files through sidecar)
 
-SCHEMA_DIR = REPO_ROOT / "schemas"
 SIDECAR_SUFFIX = ".meta.yaml"
 SAMPLE_ROWS = 3
 SAMPLE_CHARS = 160
