@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from medallion.core import columns, config, datasets, pipeline
-from medallion.runtime import shards
+from medallion.runtime.args import step_parser
 from medallion.runtime.parallel import map_parquet, positions
-from medallion.runtime.step import StepRun, guarded, step_parser
+from medallion.runtime.step import StepRun, guarded
 
 STAGE = pipeline.stage("html-parsing")
 
@@ -149,33 +149,19 @@ def parse(args) -> int:
     with StepRun(STAGE, args, schema=_schema(), columns=COLUMNS, params=params) as run:
         if run.up_to_date():
             return 0
-        source = run.input("url-normalization")
-        if args.shard:
-            shards.run_shard(
-                run, source, args.shard, lambda path, groups: parsed(path, limits, workers, groups)
-            )
+        results = run.results("url-normalization", lambda path, groups: parsed(path, limits, workers, groups))
+        if results is None:  # one shard of the input, into scratch
             return 0
-        run.start(total=source.rows)
         languages: Counter[str] = Counter()
-        keys = shards.merge_keys(run, args.merge)
-        with source.local_copy() as path:
-            items = shards.read_shards(run.store, keys) if args.merge else parsed(path, limits, workers)
-            for position, record, result in items:
-                run.read()
-                if not run.valid_input("url-normalization", position, record):
-                    continue
-                if isinstance(result, tuple):
-                    reason, detail, html = result
-                    page = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
-                    run.reject(
-                        position, reason, detail, {"url": record["url"], "html": page}, url=record["url"]
-                    )
-                    continue
-                languages[result["language"] or "unknown"] += 1
-                run.write({**record, **result}, position)
+        for position, record, result in results:
+            if isinstance(result, tuple):
+                reason, detail, html = result
+                page = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
+                run.reject(position, reason, detail, {"url": record["url"], "html": page}, url=record["url"])
+                continue
+            languages[result["language"] or "unknown"] += 1
+            run.write({**record, **result}, position)
         run.commit(process=process, extra_stats={"languages": dict(sorted(languages.items()))})
-        for key in keys:
-            run.store.delete(key)
     return 0
 
 

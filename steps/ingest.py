@@ -21,10 +21,12 @@ from pathlib import Path
 import orjson
 
 from medallion.core import pipeline, sidecar
+from medallion.core.errors import StepFailed
 from medallion.core.store import LocalStore, S3Store, open_store
 from medallion.core.timestamps import ACCEPTED, end_of_day, parse_timestamp
+from medallion.runtime.args import step_parser
 from medallion.runtime.crawlfile import MAX_LINE_BYTES, crawl_lines, open_crawl
-from medallion.runtime.step import StepFailed, StepRun, guarded, step_parser
+from medallion.runtime.step import StepRun, guarded
 from medallion.transforms.urls import InvalidURL, canonicalize
 
 STAGE = pipeline.stage("raw")

@@ -14,7 +14,8 @@ import sys
 from collections import Counter
 
 from medallion.core import columns, pipeline
-from medallion.runtime.step import StepRun, guarded, step_parser
+from medallion.runtime.args import step_parser
+from medallion.runtime.step import StepRun, guarded
 
 STAGE = pipeline.stage("post-train")
 KEEP = (
@@ -106,10 +107,7 @@ def clean(args) -> int:
             f"Rows cleanlab flagged as likely mislabeled for {run.date}.",
         )
         actions: Counter[str] = Counter()
-        for position, row in enumerate(gold.records(columns=list(KEEP))):
-            run.read()
-            if not run.valid_input("annotated", position, row):
-                continue
+        for position, row in run.rows("annotated", columns=list(KEEP)):
             if row["url"] not in seen:
                 run.reject(
                     position,

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from medallion.core import columns, config, datasets, pipeline
-from medallion.runtime import shards
+from medallion.runtime.args import step_parser
 from medallion.runtime.failures import UsageError
 from medallion.runtime.parallel import map_parquet, positions
-from medallion.runtime.step import StepRun, guarded, step_parser
+from medallion.runtime.step import StepRun, guarded
 from medallion.transforms import textnorm
 
 STAGE = pipeline.stage("text-normalization")
@@ -91,23 +91,12 @@ def run_version(args, version: str, specs: list, workers: int) -> None:
     with StepRun(STAGE, args, schema=_schema(), columns=COLUMNS, params=params, version=version) as run:
         if run.up_to_date():
             return
-        source = run.input("html-parsing")
-        if args.shard:
-            shards.run_shard(
-                run, source, args.shard, lambda path, groups: normalized(path, specs, workers, groups)
-            )
+        results = run.results("html-parsing", lambda path, groups: normalized(path, specs, workers, groups))
+        if results is None:  # one shard of the input, into scratch
             return
-        run.start(total=source.rows)
-        keys = shards.merge_keys(run, args.merge)
-        with source.local_copy() as path:
-            items = shards.read_shards(run.store, keys) if args.merge else normalized(path, specs, workers)
-            for position, row, text in items:
-                run.read()
-                if run.valid_input("html-parsing", position, row):
-                    run.write({**row, "text": text}, position)
+        for position, row, text in results:
+            run.write({**row, "text": text}, position)
         run.commit(process=rules)
-        for key in keys:
-            run.store.delete(key)
 
 
 def normalized(

@@ -16,8 +16,10 @@ from collections import Counter
 from pathlib import Path
 
 from medallion.core import pipeline, sidecar
+from medallion.core.errors import StepFailed
 from medallion.runtime import tracking
-from medallion.runtime.step import StepFailed, StepRun, guarded, step_parser
+from medallion.runtime.args import step_parser
+from medallion.runtime.step import StepRun, guarded
 
 STAGE = pipeline.stage("train")
 
@@ -71,14 +73,11 @@ def train(args) -> int:
             return 0
         gold = run.input("annotated")
         run.start(total=gold.rows)
-        rows = list(gold.records(columns=["url", "text", "category"]))
-        counts = Counter(row["category"] for row in rows)
+        rows = list(run.rows("annotated", columns=["url", "text", "category"]))
+        counts = Counter(row["category"] for _position, row in rows)
         rare = {c for c, n in counts.items() if n < config.folds}
         kept = []
-        for position, row in enumerate(rows):
-            run.read()
-            if not run.valid_input("annotated", position, row):
-                continue
+        for position, row in rows:
             if row["category"] in rare:
                 run.reject(
                     position,

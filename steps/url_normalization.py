@@ -20,8 +20,9 @@ from datetime import datetime
 
 from medallion.core import datasets, pipeline
 from medallion.core.timestamps import parse_timestamp
+from medallion.runtime.args import step_parser
 from medallion.runtime.failures import UsageError
-from medallion.runtime.step import StepRun, guarded, step_parser
+from medallion.runtime.step import StepRun, guarded
 from medallion.transforms.urls import InvalidURL, canonicalize, host_of
 
 STAGE = pipeline.stage("url-normalization")
@@ -227,10 +228,7 @@ def normalize(args) -> int:
 
 def _keys(run: StepRun, records: Iterable[dict], min_title_words: int, content: bool) -> Iterator[DocKey]:
     """First pass: key each row; a row that cannot be keyed is quarantined (bronze should not hold one)."""
-    for position, record in enumerate(records):
-        run.read()
-        if not run.valid_input("raw", position, record):
-            continue
+    for position, record in run.rows("raw", records=records):
         try:
             url = canonicalize(record["url"])
             timestamp = parse_timestamp(record["timestamp"])

@@ -191,7 +191,7 @@ def test_the_labeler_on_an_impossible_port_is_one_line():
 
 def _bad_rules(tmp_path: Path) -> dict:
     folder = tmp_path / "config"
-    shutil.copytree(REPO / "config", folder)
+    shutil.copytree(REPO / "medallion" / "config", folder)
     (folder / "text-normalization.yaml").write_text(
         "versions:\n  v1:\n    description: x\n    rules: [nope]\n"
     )
@@ -200,7 +200,7 @@ def _bad_rules(tmp_path: Path) -> dict:
 
 def _bad_gates(tmp_path: Path) -> dict:
     folder = tmp_path / "config"
-    shutil.copytree(REPO / "config", folder)
+    shutil.copytree(REPO / "medallion" / "config", folder)
     (folder / "quality.yaml").write_text("gates:\n  raw:\n    speed: {min: 1}\n")
     return {"MEDALLION_CONFIG_DIR": str(folder)}
 
@@ -390,11 +390,10 @@ def test_every_failure_a_user_reads_has_one_base(capsys):
     """One type is caught by the command line and every step: each module's own error derives from it."""
     from medallion.core import contracts, datasets, sidecar, store
     from medallion.core.config import ConfigError
-    from medallion.core.errors import MedallionError
+    from medallion.core.errors import MedallionError, StepFailed
     from medallion.labeling import api as labeling
     from medallion.runtime import quality
     from medallion.runtime.failures import UsageError, run
-    from medallion.runtime.step import StepFailed
     from medallion.tools import croissant
 
     kinds = (

@@ -14,7 +14,7 @@ from medallion import cli
 from medallion.core import datasets, pipeline
 from medallion.core.store import open_store
 from medallion.demo.synthetic import CrawlSpec
-from medallion.runtime.step import quality_report_key
+from medallion.runtime.quality_hooks import quality_report_key
 
 DAY = "2026-11-23"
 PAGE = "<html><head><title>{t}</title></head><body><article>{b}</article></body></html>"
@@ -133,7 +133,7 @@ def gold_store(tmp_path_factory, small_crawl, labeler_service):
 def _strict_config(tmp_path, stage: str) -> tuple[dict, list[str]]:
     """A config dir whose gates for ``stage`` no dataset can pass, and the checks that must fail."""
     config_dir = tmp_path / f"config-{stage}"
-    shutil.copytree(REPO / "config", config_dir)
+    shutil.copytree(REPO / "medallion" / "config", config_dir)
     data = yaml.safe_load((config_dir / "quality.yaml").read_text())
     gates = data["gates"][stage]
     for _check, rule in gates.items():

@@ -405,7 +405,7 @@ def test_sniff_tells_a_crawl_by_its_first_bytes(head, kind):
 def test_a_cut_zstd_stream_is_an_error_not_a_short_crawl(tmp_path):
     import zstandard
 
-    from medallion.runtime.step import StepFailed
+    from medallion.core.errors import StepFailed
     from steps.ingest import crawl_lines, open_crawl
 
     data = _crawl_bytes() * 200

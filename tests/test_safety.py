@@ -15,7 +15,7 @@ from conftest import REPO, build, run_cli
 from medallion import cli
 from medallion.core import datasets, pipeline
 from medallion.core.store import open_store
-from medallion.runtime.step import LEASE_NAME
+from medallion.runtime.leases import LEASE_NAME
 
 DAY = "2026-11-23"
 URLNORM = pipeline.stage("url-normalization")

@@ -10,7 +10,7 @@ import yaml
 
 from medallion.cli import build_parser
 from medallion.core import pipeline
-from medallion.runtime.step import step_parser
+from medallion.runtime.args import step_parser
 
 REPO = Path(__file__).resolve().parent.parent
 PARAMS = [(stage, param) for stage in pipeline.STAGES for param in stage.params]

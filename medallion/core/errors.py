@@ -9,3 +9,7 @@ from __future__ import annotations
 
 class MedallionError(Exception):
     """A failure whose message is written for the person running the command."""
+
+
+class StepFailed(MedallionError, RuntimeError):
+    """A step cannot finish; the message says why and what to do."""

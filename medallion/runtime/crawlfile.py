@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import zstandard
 
-from medallion.runtime.step import StepFailed
+from medallion.core.errors import StepFailed
 
 MAX_LINE_BYTES = 32 * 1024 * 1024  # a line longer than this is not read into memory at all
 # What a file's first bytes say it is: gzip and zstd are read, the others are refused by name.

@@ -164,7 +164,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def cmd_exit_summary(args: argparse.Namespace) -> int:
     """The pipeline's exit handler: what was produced for the date, and a webhook post on failure."""
     from medallion.core.store import open_store
-    from medallion.runtime.step import parse_date
+    from medallion.runtime.args import parse_date
     from medallion.tools.inventory import print_summary
 
     day = parse_date(args.date)

@@ -24,9 +24,9 @@ from pathlib import Path
 import yaml
 
 from medallion.core import datasets, pipeline, sidecar
+from medallion.core.errors import StepFailed
 from medallion.core.store import LocalStore, Store, split_uri
 from medallion.labeling.api import CACHE_ROOT, labeler_id
-from medallion.runtime.step import StepFailed
 from medallion.tools import lineage
 
 

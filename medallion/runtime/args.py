@@ -1,0 +1,63 @@
+"""A step's command line: the options every step shares, and its stage's parameters from the pipeline table."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, date, datetime, timedelta
+
+from medallion.core import config
+from medallion.core.pipeline import Stage
+from medallion.runtime import failures
+
+
+def parse_date(text: str) -> str:
+    """A batch date: YYYY-MM-DD, or ``yesterday`` / ``today`` (UTC) as a scheduled run passes it."""
+    relative = {"today": 0, "yesterday": 1}
+    if text in relative:
+        return (datetime.now(UTC).date() - timedelta(days=relative[text])).isoformat()
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"--date must be YYYY-MM-DD, yesterday or today, got {text!r}"
+        ) from exc
+
+
+def step_parser(stage: Stage, description: str | None = None) -> argparse.ArgumentParser:
+    """``python -m <stage module>``'s parser: store, date, force, warn-only, shards, the stage's parameters."""
+    parser = failures.ArgumentParser(
+        prog=f"python -m {stage.module}", description=description or stage.description
+    )
+    parser.add_argument(
+        "--store", default=config.default_store(), help="store URI: file://PATH or s3://BUCKET[/PREFIX]"
+    )
+    parser.add_argument("--date", required=True, type=parse_date, help="batch date, YYYY-MM-DD")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        default=config.switch("force"),
+        help="rebuild even when the output is up to date, and replace a dataset built from other inputs or "
+        "parameters (default: MEDALLION_FORCE)",
+    )
+    parser.add_argument(
+        "--warn-only",
+        action="store_true",
+        default=config.switch("warn-only"),
+        help="report failed quality gates (config/quality.yaml) instead of failing the step "
+        "(default: MEDALLION_WARN_ONLY)",
+    )
+    if stage.shardable:
+        from medallion.runtime.shards import parse_shard, positive
+
+        parser.add_argument(
+            "--shard", type=parse_shard, metavar="K/N", help="process shard K of N into scratch"
+        )
+        parser.add_argument("--merge", type=positive, metavar="N", help="merge N shards into the dataset")
+    for param in stage.params:  # the stage's parameters, from the pipeline table
+        param.add_to(parser)
+    parser.add_argument(
+        "--output-params",
+        metavar="DIR",
+        help="write the dataset URI, SHA1 and row count as files in DIR (Argo output parameters)",
+    )
+    return parser
