@@ -13,7 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from medallion.demo.synthetic import CATEGORIES, CrawlSpec, article  # noqa: E402
+from medallion.demo.synthetic import CrawlSpec, article  # noqa: E402
+from medallion.demo.vocabulary import CATEGORIES  # noqa: E402
 from medallion.transforms.training import find_issues, flip_labels, precision_recall, train  # noqa: E402
 
 

@@ -179,5 +179,12 @@ def parsed(
     yield from zip(positions(path, groups), rows, results, strict=True)
 
 
+def replay(meta: dict, store, scratch) -> tuple[list[str], dict[str, str]]:
+    """The arguments that repeat the run ``meta`` records (``medallion reproduce``)."""
+    params = meta["parameters"]
+    limits = ["--max-html-chars", str(params["max_html_chars"]), "--max-depth", str(params["max_depth"])]
+    return [*limits, "--time-limit", str(params["time_limit"])], {}
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -235,5 +235,13 @@ def ingest(args) -> int:
     return 0
 
 
+def replay(meta: dict, store, scratch) -> tuple[list[str], dict[str, str]]:
+    """The arguments that repeat the run ``meta`` records (``medallion reproduce``): the same crawl file."""
+    files = [s for s in meta["sources"] if s["kind"] == "file"]
+    if not files:
+        raise StepFailed("raw was read from stdin: there is no recorded crawl file to read again")
+    return ["--input", files[0]["uri"], "--max-html-chars", str(meta["parameters"]["max_html_chars"])], {}
+
+
 if __name__ == "__main__":
     sys.exit(main())

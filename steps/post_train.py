@@ -164,5 +164,10 @@ def clean(args) -> int:
     return 0
 
 
+def replay(meta: dict, store, scratch) -> tuple[list[str], dict[str, str]]:
+    """The arguments that repeat the run ``meta`` records (``medallion reproduce``)."""
+    return ["--mode", meta["parameters"]["mode"]], {}
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import yaml
+
 from medallion.core import columns, config, datasets, pipeline
 from medallion.runtime.args import step_parser
 from medallion.runtime.failures import UsageError
@@ -108,6 +110,20 @@ def normalized(
     texts = map_parquet(path, ["title", "content"], one, workers, groups=groups)
     rows = datasets.iter_file(path, "parquet", columns=columns, groups=groups)
     yield from zip(positions(path, groups), rows, texts, strict=True)
+
+
+def replay(meta: dict, store, scratch) -> tuple[list[str], dict[str, str]]:
+    """The arguments that repeat the run ``meta`` records (``medallion reproduce``): its recorded rules,
+    written as a one-version rule file into the scratch store's folder."""
+    version = meta["parameters"]["version"]
+    rules = [{"name": r["name"], "params": r["params"]} for r in meta["parameters"]["rules"]]
+    config_file = Path(scratch.root) / f"text-normalization-{version}.yaml"
+    config_file.write_text(
+        yaml.safe_dump(
+            {"versions": {version: {"description": f"rules of {meta['dataset']}", "rules": rules}}}
+        )
+    )
+    return ["--versions", version, "--config", str(config_file)], {}
 
 
 if __name__ == "__main__":

@@ -167,5 +167,13 @@ def _safe(uri: str) -> str:
     return urlunsplit(parts)
 
 
+def replay(meta: dict, store, scratch) -> tuple[list[str], dict[str, str]]:
+    """The arguments that repeat the run ``meta`` records (``medallion reproduce``); MLflow logs into the
+    scratch folder. Its other settings have no option: a difference shows as different parameters."""
+    params = meta["parameters"]
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{Path(scratch.root) / 'mlflow.db'}"}
+    return ["--folds", str(params["folds"]), "--seed", str(params["seed"])], env
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -243,5 +243,11 @@ def _keys(run: StepRun, records: Iterable[dict], min_title_words: int, content: 
             )
 
 
+def replay(meta: dict, store, scratch) -> tuple[list[str], dict[str, str]]:
+    """The arguments that repeat the run ``meta`` records (``medallion reproduce``)."""
+    params = meta["parameters"]
+    return ["--dedup", ",".join(params["dedup"]), "--min-title-words", str(params["min_title_words"])], {}
+
+
 if __name__ == "__main__":
     sys.exit(main())

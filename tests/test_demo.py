@@ -90,3 +90,29 @@ def test_another_labeler_name_is_refused_and_reproduce_stays_identical(demo, tmp
     )
     out = reproduced.stdout.decode()
     assert reproduced.returncode == 0 and "identical: " in out, out[-2000:] + reproduced.stderr.decode()
+
+
+def test_reproduce_replays_every_stage_param_from_the_sidecar(demo, tmp_path):
+    """Each stage's own replay hook turns its recorded sidecar back into its options: every Stage.param
+    of the pipeline table comes back with the value the run recorded."""
+    from medallion.core.store import LocalStore
+    from medallion.tools.reproduce import replay_args
+
+    store_uri, _env, _root = demo
+    store = open_store(store_uri)
+    recorded = {"raw": None, "url-normalization": "canonical-url,title", "text-normalization": "v2"}
+    recorded |= {"annotated": None, "post-train": "remove"}
+    for stage in pipeline.STAGES:
+        meta = datasets.read_meta(store, pipeline.dataset_key(stage, DAY, "v2" if stage.versioned else None))
+        argv, _ = replay_args(meta, store, LocalStore(tmp_path))
+        for param in stage.params:
+            assert param.option in argv, f"{stage.name}: the replay lacks {param.option}: {argv}"
+            value = argv[argv.index(param.option) + 1]
+            assert value, f"{stage.name}: {param.option} replays empty"
+        if recorded.get(stage.name) and stage.params:
+            assert argv[argv.index(stage.params[0].option) + 1] == recorded[stage.name]
+    annotated = datasets.read_meta(store, pipeline.dataset_key(pipeline.stage("annotated"), DAY))
+    argv, env = replay_args(annotated, store, LocalStore(tmp_path))
+    assert argv[argv.index("--version") + 1] == "v2" and argv[argv.index("--label-source") + 1] == "api"
+    assert env == {"LABELER_NAME": "reference-labeler", "LABELER_URL": ""}
+    assert any(LocalStore(tmp_path).list(pipeline.LABEL_CACHE_ROOT + "/")), "the label cache was not brought"

@@ -7,7 +7,8 @@ import json
 import tracemalloc
 from itertools import islice
 
-from medallion.demo.synthetic import CATEGORIES, CrawlSpec, generate_crawl, true_category, write_crawl
+from medallion.demo.synthetic import CrawlSpec, generate_crawl, true_category, write_crawl
+from medallion.demo.vocabulary import CATEGORIES
 from medallion.transforms.urls import canonicalize
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from medallion.demo.synthetic import CATEGORIES, CrawlSpec, article
+from medallion.demo.synthetic import CrawlSpec, article
+from medallion.demo.vocabulary import CATEGORIES
 from medallion.transforms.training import (
     TrainConfig,
     clean,

@@ -83,24 +83,7 @@ def retry_strategy() -> RetryStrategy:
     )
 
 
-# Requests and limits per stage: html-parsing and text-normalization use both cores of a worker process.
-RESOURCES = {
-    "raw": {"cpu_request": "250m", "cpu_limit": "1", "memory_request": "256Mi", "memory_limit": "1Gi"},
-    "url-normalization": {
-        "cpu_request": "500m",
-        "cpu_limit": "1",
-        "memory_request": "512Mi",
-        "memory_limit": "2Gi",
-    },
-    "html-parsing": {"cpu_request": "2", "cpu_limit": "2", "memory_request": "1Gi", "memory_limit": "3Gi"},
-    "text-normalization": {
-        "cpu_request": "2",
-        "cpu_limit": "2",
-        "memory_request": "1Gi",
-        "memory_limit": "3Gi",
-    },
-    "annotated": {"cpu_request": "250m", "cpu_limit": "1", "memory_request": "256Mi", "memory_limit": "1Gi"},
-    "train": {"cpu_request": "2", "cpu_limit": "2", "memory_request": "1Gi", "memory_limit": "4Gi"},
-    "post-train": {"cpu_request": "500m", "cpu_limit": "1", "memory_request": "512Mi", "memory_limit": "2Gi"},
-}
+# What each outside service a stage names (Stage.services) brings into its pod.
+SERVICE_ENV = {"labeler": labeler_env, "mlflow": mlflow_env}
+
 ACTIVE_DEADLINE_SECONDS = 2 * 3600

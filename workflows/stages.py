@@ -6,6 +6,8 @@ the dataset's date, URI, SHA1 and row count on as output parameters (its sidecar
 
 from __future__ import annotations
 
+import dataclasses
+
 from hera.workflows import Artifact, Container, Env, Parameter, Resources, WorkflowTemplate
 from hera.workflows.models import ArchiveStrategy, NoneStrategy, ValueFrom
 
@@ -14,13 +16,11 @@ from medallion.core.pipeline import STAGES, Stage
 from workflows.settings import (
     ACTIVE_DEADLINE_SECONDS,
     OUTPUTS_DIR,
-    RESOURCES,
     SERVICE_ACCOUNT,
+    SERVICE_ENV,
     Deployment,
     identity,
     image,
-    labeler_env,
-    mlflow_env,
     retry_strategy,
     s3_env,
 )
@@ -85,8 +85,7 @@ def container(
         else None,
         env=[
             *s3_env(identity(stage)),
-            *(labeler_env() if stage.name == "annotated" else []),
-            *(mlflow_env() if stage.name == "train" else []),
+            *(env for service in stage.services for env in SERVICE_ENV[service]()),
             Env(name="MEDALLION_WORKFLOW", value="{{inputs.parameters.workflow}}"),
             Env(name="MEDALLION_RUN_ID", value="{{workflow.name}}"),
             *(
@@ -95,7 +94,7 @@ def container(
             ),
             Env(name="MEDALLION_IDENTITY", value=stage.identity),
         ],
-        resources=Resources(**RESOURCES[stage.name]),
+        resources=Resources(**dataclasses.asdict(stage.sizing)),
         retry_strategy=retry_strategy(),
         active_deadline_seconds=ACTIVE_DEADLINE_SECONDS,
     )

@@ -46,6 +46,19 @@ def add_stage_params(parser, stages=None, names: tuple[str, ...] | None = None) 
 
 
 @dataclass(frozen=True)
+class Sizing:
+    """What a stage's pod requests and may use (Kubernetes resources)."""
+
+    cpu_request: str = "250m"
+    cpu_limit: str = "1"
+    memory_request: str = "256Mi"
+    memory_limit: str = "1Gi"
+
+
+LABEL_CACHE_ROOT = f"{DATASET_ROOT}/_label-cache"  # paid labels, kept so that no text is paid for twice
+
+
+@dataclass(frozen=True)
 class Stage:
     name: str  # the one name: CLI `--until`, image, template and data path all use it
     module: str  # what the stage's container runs: python -m <module>
@@ -59,6 +72,10 @@ class Stage:
     shardable: bool = False  # can fan out over shards of its input and merge (--shard K/N, --merge N)
     params: tuple[Param, ...] = field(default_factory=tuple)
     role: str = ""  # the S3 identity it runs as (medallion/tools/policies.py), when it differs from the name
+    labeled: bool = False  # its rows carry a category, scored against the store's gold sample (it reads it)
+    writes: tuple[str, ...] = ()  # prefixes it writes besides its dataset, quarantine and shards
+    services: tuple[str, ...] = ()  # outside services it calls, whose settings reach its pod: labeler, mlflow
+    sizing: Sizing = Sizing()
 
     @property
     def fmt(self) -> str:
@@ -96,6 +113,7 @@ STAGES: tuple[Stage, ...] = (
         path="preprocess/url-normalization",
         dataset="documents.parquet",
         inputs=("raw",),
+        sizing=Sizing(cpu_request="500m", memory_request="512Mi", memory_limit="2Gi"),
         description="Crawled pages with canonical URLs, deduplicated keeping the freshest copy.",
         params=(
             Param(
@@ -113,6 +131,7 @@ STAGES: tuple[Stage, ...] = (
         path="preprocess/html-parsing",
         dataset="documents.parquet",
         inputs=("url-normalization",),
+        sizing=Sizing(cpu_request="2", cpu_limit="2", memory_request="1Gi", memory_limit="3Gi"),  # both cores
         description="Title, main content, description and language extracted from each page's HTML with lxml.",
         shardable=True,
     ),
@@ -124,6 +143,7 @@ STAGES: tuple[Stage, ...] = (
         path="preprocess/text-normalization",
         dataset="documents.parquet",
         inputs=("html-parsing",),
+        sizing=Sizing(cpu_request="2", cpu_limit="2", memory_request="1Gi", memory_limit="3Gi"),  # both cores
         description="Title and content normalized by a named, versioned rule set into the `text` column.",
         versioned=True,
         shardable=True,
@@ -140,6 +160,9 @@ STAGES = STAGES + (
         path="annotated",
         dataset="documents.parquet",
         inputs=("text-normalization",),
+        labeled=True,
+        writes=(LABEL_CACHE_ROOT,),
+        services=("labeler",),
         description="Documents with a topic category from the labeling API or from human labels.",
         role="annotation",
         params=(
@@ -155,6 +178,9 @@ STAGES = STAGES + (
         path="models",
         dataset="probabilities.parquet",
         inputs=("annotated",),
+        labeled=True,
+        services=("mlflow",),
+        sizing=Sizing(cpu_request="2", cpu_limit="2", memory_request="1Gi", memory_limit="4Gi"),
         description="Out-of-sample class probabilities of a TF-IDF + logistic-regression classifier "
         "(stratified K-fold), with the model fit on all rows; the run is logged to MLflow.",
     ),
@@ -166,6 +192,8 @@ STAGES = STAGES + (
         path="post-train",
         dataset="documents.parquet",
         inputs=("annotated", "train"),
+        labeled=True,
+        sizing=Sizing(cpu_request="500m", memory_request="512Mi", memory_limit="2Gi"),
         description="The gold documents with the rows cleanlab finds mislabeled removed (or relabeled).",
         params=(
             Param("mode", "what to do with mislabeled rows", default="remove", enum=("remove", "relabel")),

@@ -20,7 +20,7 @@ import time
 from collections import Counter
 
 from medallion.core.config import ConfigError
-from medallion.demo.synthetic import CATEGORIES, CATEGORY_KEYWORDS
+from medallion.demo.vocabulary import CATEGORIES, CATEGORY_KEYWORDS
 from medallion.runtime import failures
 
 MAX_BATCH = 256

@@ -16,14 +16,12 @@ from pathlib import Path
 
 from medallion.core import pipeline
 from medallion.core.config import DATASET_ROOT
-from medallion.labeling.api import CACHE_ROOT
 from medallion.runtime.quality import GOLD_SAMPLE_KEY
 
 ANALYST = "analyst"
 READ = ["s3:GetObject", "s3:GetObjectVersion"]
 WRITE = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
 LIST = ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation", "s3:GetBucketVersioning"]
-LABELED = ("annotated", "train", "post-train")  # stages that score labels against the gold sample
 
 
 def _dir(path: str) -> str:
@@ -35,13 +33,12 @@ def access(stage: pipeline.Stage) -> tuple[list[str], list[str]]:
     reads = [_dir(pipeline.stage(name).path) for name in stage.inputs]
     if not stage.inputs:
         reads.append(f"{pipeline.LANDING_ROOT}/")
-    if stage.name in LABELED:
+    if stage.labeled:
         reads.append(GOLD_SAMPLE_KEY)
     writes = [_dir(stage.path), _dir(f"quarantine/{stage.path}")]
     if stage.shardable:
         writes.append(_dir(f"_shards/{stage.path}"))
-    if stage.name == "annotated":
-        writes.append(f"{CACHE_ROOT}/")
+    writes += [f"{prefix}/" for prefix in stage.writes]
     return reads, writes
 
 

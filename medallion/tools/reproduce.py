@@ -21,12 +21,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from medallion.core import datasets, pipeline, sidecar
 from medallion.core.errors import StepFailed
 from medallion.core.store import LocalStore, Store, split_uri
-from medallion.labeling.api import CACHE_ROOT, labeler_id
 from medallion.tools import lineage
 
 
@@ -53,50 +50,16 @@ class Reproduction:
         return next((s for s in self.steps if not s.identical), None)
 
 
-def replay_args(meta: dict, scratch_dir: Path) -> tuple[list[str], dict[str, str]]:
-    """The step's command-line arguments (and environment) that repeat the recorded run."""
-    stage = meta["stage"]["name"]
-    params = meta["parameters"]
-    argv: list[str] = []
-    env: dict[str, str] = {}
-    if stage == "raw":
-        files = [s for s in meta["sources"] if s["kind"] == "file"]
-        if not files:
-            raise StepFailed("raw was read from stdin: there is no recorded crawl file to read again")
-        argv += ["--input", files[0]["uri"], "--max-html-chars", str(params["max_html_chars"])]
-    elif stage == "url-normalization":
-        argv += ["--dedup", ",".join(params["dedup"]), "--min-title-words", str(params["min_title_words"])]
-    elif stage == "html-parsing":
-        argv += ["--max-html-chars", str(params["max_html_chars"]), "--max-depth", str(params["max_depth"])]
-        argv += ["--time-limit", str(params["time_limit"])]
-    elif stage == "text-normalization":
-        version = params["version"]
-        rules = [{"name": r["name"], "params": r["params"]} for r in params["rules"]]
-        config = scratch_dir / f"text-normalization-{version}.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                {"versions": {version: {"description": f"rules of {meta['dataset']}", "rules": rules}}}
-            )
+def replay_args(meta: dict, store: Store, scratch: LocalStore) -> tuple[list[str], dict[str, str]]:
+    """The step's command-line arguments (and environment) that repeat the recorded run: the stage's own
+    ``replay`` hook, in its step module, which may also bring what it needs into ``scratch``."""
+    stage = pipeline.stage(meta["stage"]["name"])
+    replay = getattr(importlib.import_module(stage.module), "replay", None)
+    if replay is None:
+        raise StepFailed(
+            f"stage {stage.name} has no replay hook ({stage.module}.replay): it cannot be reproduced"
         )
-        argv += ["--versions", version, "--config", str(config)]
-    elif stage == "annotated":
-        argv += ["--version", params["version"]]
-        if params["label_source"] == "api":
-            argv += ["--label-source", "api"]
-            # Labels come from the recorded labeler's cache, copied into scratch: no URL, nothing is paid.
-            env["LABELER_NAME"], env["LABELER_URL"] = params["labeler"], ""
-        else:
-            files = [s for s in meta["sources"] if s["kind"] == "file"]
-            argv += ["--label-source", f"label-studio:{files[0]['uri']}"]
-    elif stage == "train":
-        # Its other settings have no option: a difference shows as different recorded parameters below.
-        argv += ["--folds", str(params["folds"]), "--seed", str(params["seed"])]
-        env["MLFLOW_TRACKING_URI"] = f"sqlite:///{scratch_dir / 'mlflow.db'}"
-    elif stage == "post-train":
-        argv += ["--mode", params["mode"]]
-    else:
-        raise StepFailed(f"no way to replay stage {stage!r}")
-    return argv, env
+    return replay(meta, store, scratch)
 
 
 def _copy(source: Store, key: str, meta: dict, target: Store) -> None:
@@ -128,12 +91,8 @@ def rebuild(meta: dict, scratch: LocalStore, result: Reproduction) -> Rebuilt:
             why = "its data is gone" if not in_store.exists(in_key) else "it was replaced since"
             result.notes.append(f"rebuilding {source['uri']} first: {why}")
             rebuild(upstream, scratch, result)
-    if meta["stage"]["name"] == "annotated" and meta["parameters"].get("label_source") == "api":
-        prefix = f"{CACHE_ROOT}/{labeler_id(meta['parameters']['labeler'])}/"
-        for cached in store.list(prefix):
-            scratch.write_bytes(cached, store.read_bytes(cached))
     stage = pipeline.stage(meta["stage"]["name"])
-    argv, env = replay_args(meta, Path(scratch.root))
+    argv, env = replay_args(meta, store, scratch)
     argv = ["--store", scratch.uri, "--date", meta["date"], "--warn-only", *argv]
     code, output = _run(stage.module, argv, env)
     rebuilt_meta = datasets.read_meta(scratch, key)

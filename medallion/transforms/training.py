@@ -86,6 +86,9 @@ def train(texts: Sequence[str], labels: Sequence[str], config: TrainConfig = Tra
         "per_class_f1": {c: float(f) for c, f in zip(classes, per_class, strict=True)},
     }
     model = _pipeline(config).fit(list(texts), list(labels))
+    # scikit-learn keeps id(stop_words), a memory address, to skip a re-check; without it the saved model
+    # is the same bytes on every run (the check runs again when the model is used, and finds the same).
+    vars(model.named_steps["tfidf"]).pop("_stop_words_id", None)
     return TrainResult(classes, probabilities, predicted, metrics, model)
 
 
