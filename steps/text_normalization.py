@@ -1,6 +1,6 @@
 """text-normalization: named, versioned rule sets turn title and content into the ``text`` column.
 
-Each version (``v1``, ``v2``, ... in ``config/text-normalization.yaml``) writes its own dataset
+Each version (``v1``, ``v2``, ... in ``medallion/config/text-normalization.yaml``) writes its own dataset
 ``preprocess/text-normalization/<version>/<date>/``; its sidecar lists the rules with their parameters.
 Adding a version is a change to the config file, not to code.
 
@@ -56,7 +56,7 @@ def _compiled(specs: tuple):
 def main(argv: list[str] | None = None) -> int:
     parser = step_parser(STAGE)
     parser.add_argument(
-        "--config", default=None, help="rule-set file (default: config/text-normalization.yaml)"
+        "--config", default=None, help="rule-set file (default: medallion/config/text-normalization.yaml)"
     )
     parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
     args = parser.parse_args(argv)

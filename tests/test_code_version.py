@@ -38,7 +38,7 @@ def run(repo: Path, store: Path, crawl: Path) -> str:
 @pytest.mark.slow
 def test_editing_a_module_rebuilds_only_the_stages_that_import_it(tmp_path, small_crawl):
     repo = tmp_path / "repo"
-    for folder in ("medallion", "steps", "schemas", "config"):
+    for folder in ("medallion", "steps"):
         shutil.copytree(REPO / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     store = tmp_path / "store"
     first = run(repo, store, small_crawl)

@@ -1,10 +1,12 @@
-"""Write every image's requirements.txt from uv.lock: the distributions it needs and their whole dependency
-closure, at the locked versions with the lock's hashes, minus what the base image already installs.
+"""Write every image's requirement file, images/requirements/<image>.txt, from uv.lock: the distributions it
+needs and their whole dependency closure, at the locked versions with the lock's hashes, minus what the base
+image already installs.
 
-    .venv/bin/python tools/image_requirements.py          # rewrite images/*/requirements.txt
+    .venv/bin/python tools/image_requirements.py          # rewrite images/requirements/*.txt
     .venv/bin/python tools/image_requirements.py --check  # exit 1 when a committed file differs
 
 Images install them with ``pip install --no-deps --require-hashes``: exactly the lock, nothing resolved.
+tools/image_context.py puts a stage's file into the stage's build context.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from packaging.markers import Marker
 
 REPO = Path(__file__).resolve().parent.parent
 LOCK = REPO / "uv.lock"
+REQUIREMENTS = REPO / "images" / "requirements"  # <image>.txt
 
 # What each image needs beyond its dependencies' closure; tests/test_images.py checks these against the
 # stage's imports (nothing missing, nothing it does not import).
 IMAGES: dict[str, tuple[str, ...]] = {
-    "base": ("boto3", "pyarrow", "pyyaml", "jsonschema", "orjson", "zstandard"),
+    "base": ("boto3", "pyarrow", "pyyaml", "jsonschema", "jsonschema-rs", "orjson", "zstandard"),
     "raw": (),
     "url-normalization": (),
     "html-parsing": ("lxml", "py3langid"),
@@ -87,7 +90,7 @@ def requirement(package: dict) -> str:
 
 
 def render(lock: dict[str, dict] | None = None) -> dict[str, str]:
-    """Each image's requirements.txt text, by image name."""
+    """Each image's requirement file text, by image name."""
     lock = lock or load_lock()
     base = closure(lock, IMAGES["base"])
     files = {}
@@ -109,13 +112,13 @@ def main(argv: list[str]) -> int:
     check = "--check" in argv
     stale = []
     for image, text in render().items():
-        path = REPO / "images" / image / "requirements.txt"
+        path = REQUIREMENTS / f"{image}.txt"
         if path.is_file() and path.read_text() == text:
             continue
         if check:
             stale.append(str(path.relative_to(REPO)))
             continue
-        path.parent.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         print(f"{path.relative_to(REPO)}: written")
     if stale:

@@ -14,8 +14,12 @@ from urllib.parse import urlsplit
 
 from medallion.core.errors import MedallionError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_DIR = REPO_ROOT / "schemas"  # the record contracts and the sidecar schema
+# The installed package is its own locator: the contracts and the default configuration are package data
+# (pyproject [tool.setuptools.package-data]), found the same way in a checkout, a wheel and an image.
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # medallion/
+SOURCE_ROOT = PACKAGE_DIR.parent  # the folder holding medallion/ and steps/: the checkout or site-packages
+SCHEMA_DIR = PACKAGE_DIR / "schemas"  # the record contracts and the sidecar schema
+CONFIG_DIR = PACKAGE_DIR / "config"  # the default rule sets and quality gates
 DEFAULT_STORE = "file://./data"
 DATASET_ROOT = "html-classification"  # every layer lives below <store>/html-classification/
 
@@ -31,7 +35,7 @@ def default_store() -> str:
 
 def config_dir() -> Path:
     """Folder holding the rule and gate configuration files (``MEDALLION_CONFIG_DIR`` overrides)."""
-    return Path(os.environ.get("MEDALLION_CONFIG_DIR") or REPO_ROOT / "config")
+    return Path(os.environ.get("MEDALLION_CONFIG_DIR") or CONFIG_DIR)
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,7 @@ SWITCHES = {
     "force": ("MEDALLION_FORCE", "true: rebuild and replace datasets built from other inputs or parameters"),
     "warn-only": (
         "MEDALLION_WARN_ONLY",
-        "true: failed quality gates (config/quality.yaml) are reported and the datasets committed anyway",
+        "true: failed quality gates (medallion/config/quality.yaml) are reported and the datasets committed anyway",
     ),
 }
 

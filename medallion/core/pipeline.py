@@ -72,6 +72,9 @@ class Stage:
     shardable: bool = False  # can fan out over shards of its input and merge (--shard K/N, --merge N)
     params: tuple[Param, ...] = field(default_factory=tuple)
     role: str = ""  # the S3 identity it runs as (medallion/tools/policies.py), when it differs from the name
+    # The column whose text the dataset is about (medallion/runtime/quality.py): blank or duplicated, it makes
+    # the row worthless. Empty: no such column (the model's probabilities).
+    text_column: str = ""
     labeled: bool = False  # its rows carry a category, scored against the store's gold sample (it reads it)
     writes: tuple[str, ...] = ()  # prefixes it writes besides its dataset, quarantine and shards
     services: tuple[str, ...] = ()  # outside services it calls, whose settings reach its pod: labeler, mlflow
@@ -94,6 +97,7 @@ STAGES: tuple[Stage, ...] = (
         layer="bronze",
         path="raw",
         dataset="crawl.jsonl",
+        text_column="html",
         inputs=(),
         description="The crawler's daily batch as received: every valid JSON Lines record, byte for byte.",
         role="ingest",
@@ -112,6 +116,7 @@ STAGES: tuple[Stage, ...] = (
         layer="silver",
         path="preprocess/url-normalization",
         dataset="documents.parquet",
+        text_column="html",
         inputs=("raw",),
         sizing=Sizing(cpu_request="500m", memory_request="512Mi", memory_limit="2Gi"),
         description="Crawled pages with canonical URLs, deduplicated keeping the freshest copy.",
@@ -130,6 +135,7 @@ STAGES: tuple[Stage, ...] = (
         layer="silver",
         path="preprocess/html-parsing",
         dataset="documents.parquet",
+        text_column="content",
         inputs=("url-normalization",),
         sizing=Sizing(cpu_request="2", cpu_limit="2", memory_request="1Gi", memory_limit="3Gi"),  # both cores
         description="Title, main content, description and language extracted from each page's HTML with lxml.",
@@ -142,12 +148,17 @@ STAGES: tuple[Stage, ...] = (
         layer="silver",
         path="preprocess/text-normalization",
         dataset="documents.parquet",
+        text_column="text",
         inputs=("html-parsing",),
         sizing=Sizing(cpu_request="2", cpu_limit="2", memory_request="1Gi", memory_limit="3Gi"),  # both cores
         description="Title and content normalized by a named, versioned rule set into the `text` column.",
         versioned=True,
         shardable=True,
-        params=(Param("versions", "comma-separated rule-set versions from config/text-normalization.yaml"),),
+        params=(
+            Param(
+                "versions", "comma-separated rule-set versions from medallion/config/text-normalization.yaml"
+            ),
+        ),
     ),
 )
 
@@ -159,6 +170,7 @@ STAGES = STAGES + (
         layer="gold",
         path="annotated",
         dataset="documents.parquet",
+        text_column="text",
         inputs=("text-normalization",),
         labeled=True,
         writes=(LABEL_CACHE_ROOT,),
@@ -191,6 +203,7 @@ STAGES = STAGES + (
         layer="post-train",
         path="post-train",
         dataset="documents.parquet",
+        text_column="text",
         inputs=("annotated", "train"),
         labeled=True,
         sizing=Sizing(cpu_request="500m", memory_request="512Mi", memory_limit="2Gi"),

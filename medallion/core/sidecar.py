@@ -1,4 +1,4 @@
-"""The YAML metadata sidecar: validated against ``schemas/sidecar.schema.json``, written last, read first."""
+"""The YAML metadata sidecar: validated against ``medallion/schemas/sidecar.schema.json``, written last, read first."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from medallion import __version__
-from medallion.core.config import REPO_ROOT, SCHEMA_DIR
+from medallion.core.config import CONFIG_DIR, SCHEMA_DIR, SOURCE_ROOT
 from medallion.core.errors import MedallionError
 from medallion.core.store import file_sha1  # noqa: F401  (re-exported: steps hash files through sidecar)
 
@@ -87,35 +87,68 @@ def sample_value(value: Any) -> Any:
 
 @functools.cache
 def code_version(module: str) -> str:
-    """Package version plus a digest of what a stage's program is made of: the project modules in its import
-    closure (``module`` and every ``medallion``/``steps`` module it imports, lazily or not) and the record
-    contracts in schemas/. Editing a module the stage does not import leaves its datasets up to date.
+    """Package version plus a digest of what a stage's program is made of (``program_files``): the project
+    modules in its import closure and the data files beside them, such as the record contracts in
+    medallion/schemas/. Editing a module the stage does not import leaves its datasets up to date.
 
-    Rule sets and quality gates are compared on their own (parameters, the gate config's SHA1).
+    Paths are digested relative to the folder holding the packages, so a checkout, an installed wheel and a
+    stage image (which carries exactly these files) give the same value. Rule sets and quality gates are
+    compared on their own (parameters, the gate config's SHA1).
     """
     digest = hashlib.sha1()
-    for path in sorted(import_closure(module)) + sorted(SCHEMA_DIR.glob("*.schema.json")):
-        digest.update(str(path.relative_to(REPO_ROOT)).encode())
+    for path in sorted(program_files(module)):
+        digest.update(path.relative_to(SOURCE_ROOT).as_posix().encode())
         digest.update(path.read_bytes())
     return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
+def program_files(module: str) -> set[Path]:
+    """What ``python -m module`` is made of: ``import_closure(module)`` plus the package data of those
+    modules' packages (the files in their folders that are not packages: medallion/schemas/,
+    medallion/transforms/stopwords/). The configuration (medallion/config/) is not part of the program."""
+    files = import_closure(module)
+    for folder in {path.parent for path in files}:
+        for data in folder.iterdir():
+            if data.is_dir() and _is_data_folder(data):
+                files |= {f for f in data.rglob("*") if f.is_file() and not f.name.startswith(".")}
+    return files
+
+
+def _is_data_folder(folder: Path) -> bool:
+    return (
+        not (folder / "__init__.py").exists()
+        and folder.name != "__pycache__"
+        and not folder.name.startswith(".")
+        and folder != CONFIG_DIR
+    )
+
+
 def import_closure(module: str) -> set[Path]:
-    """The source files of ``module`` and of every project module it imports, following them all."""
+    """The source files of ``module`` (and its ``__main__`` when it is a package), of the packages holding
+    it and of every project module they import (absolutely or relatively, lazily or not), following them."""
     import ast
 
     seen: set[Path] = set()
-    todo = [module]
+    todo = [module, f"{module}.__main__"]  # python -m <package> runs its __main__
     while todo:
-        path = _module_file(todo.pop())
+        name = todo.pop()
+        path = _module_file(name)
         if path is None or path in seen:
             continue
         seen.add(path)
+        todo += [
+            name.rsplit(".", depth)[0] for depth in range(1, name.count(".") + 1)
+        ]  # its packages run too
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         for node in ast.walk(ast.parse(path.read_bytes())):
             if isinstance(node, ast.Import):
                 todo += [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                todo += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # from . import x, from ..core import y
+                    anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                    base = f"{anchor}.{base}" if base else anchor
+                todo += [base] + [f"{base}.{alias.name}" for alias in node.names]
     return seen
 
 
@@ -124,7 +157,7 @@ def _module_file(name: str) -> Path | None:
     parts = name.split(".")
     if parts[0] not in ("medallion", "steps"):
         return None
-    path = REPO_ROOT.joinpath(*parts)
+    path = SOURCE_ROOT.joinpath(*parts)
     for candidate in (path.with_suffix(".py"), path / "__init__.py"):
         if candidate.is_file():
             return candidate

@@ -43,7 +43,7 @@ def step_parser(stage: Stage, description: str | None = None) -> argparse.Argume
         "--warn-only",
         action="store_true",
         default=config.switch("warn-only"),
-        help="report failed quality gates (config/quality.yaml) instead of failing the step "
+        help="report failed quality gates (medallion/config/quality.yaml) instead of failing the step "
         "(default: MEDALLION_WARN_ONLY)",
     )
     if stage.shardable:

@@ -1,5 +1,5 @@
 """Where a step meets dataset quality: profiling rows as they are written, measuring the report that goes
-into the sidecar, and enforcing the gates of config/quality.yaml before anything is committed."""
+into the sidecar, and enforcing the gates of medallion/config/quality.yaml before anything is committed."""
 
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ def measure(
         "passed": not quality.failures(results),
         "warn_only": run.warn_only,
         "config": {
-            "path": str(path.relative_to(config.REPO_ROOT))
-            if path.is_relative_to(config.REPO_ROOT)
+            "path": str(path.relative_to(config.SOURCE_ROOT))
+            if path.is_relative_to(config.SOURCE_ROOT)
             else str(path),
             "sha1": run.quality_config.sha1,
         },
@@ -85,7 +85,7 @@ def enforce_gates(run, report: dict) -> None:
     run.store.write_bytes(key, sidecar.dumps(failed).encode())
     checks = "; ".join(quality.describe_failure(result) for result in errors)
     raise StepFailed(
-        f"[{run.label}] quality gate failed: {checks} (config/quality.yaml). The output was not "
+        f"[{run.label}] quality gate failed: {checks} ({run.quality_config.path}). The output was not "
         f"committed. Report: {run.store.url(key)}; rejects: {run.store.url(run.quarantine_key)}. "
         "Fix the input, or rerun with --warn-only to commit it anyway."
     )

@@ -1,6 +1,6 @@
 """Text normalization by versioned rule sets: looking rules up, reading the config file, applying rules.
 
-A version is an ordered list of named rules with parameters, read from ``config/text-normalization.yaml``;
+A version is an ordered list of named rules with parameters, read from ``medallion/config/text-normalization.yaml``;
 adding a version is a config change, not code. This module validates versions against the registered
 rules (``resolve``), loads the config file, and compiles a version into one function; it is what the
 text-normalization stage imports. The rules live by level in ``textnorm_character_rules``,
@@ -123,7 +123,7 @@ def load_config(path: str | Path) -> dict[str, Version]:
     except FileNotFoundError as exc:
         raise RuleConfigError(
             f"rule-set file {path} does not exist: pass the right --config or create it "
-            "(see config/text-normalization.yaml)"
+            "(see medallion/config/text-normalization.yaml)"
         ) from exc
     except yaml.YAMLError as exc:
         raise RuleConfigError(f"rule-set file {path} is not valid YAML: {exc}") from exc

@@ -2,7 +2,7 @@
 non-ASCII and invisible characters.
 
 Each rule is registered in ``textnorm_registry`` under the name a rule set uses in
-``config/text-normalization.yaml``; each returns tidy text (see ``textnorm_primitives``). Emoji data is
+``medallion/config/text-normalization.yaml``; each returns tidy text (see ``textnorm_primitives``). Emoji data is
 loaded on first use by the rule that needs it.
 """
 

@@ -26,7 +26,7 @@ def _stopword_languages() -> list[str]:
 def _check_stopword_language(value: str) -> str | None:
     if value in _stopword_languages():
         return None
-    return f"has no stop-word list {value!r}; available: {', '.join(_stopword_languages())} (medallion/stopwords/)"
+    return f"has no stop-word list {value!r}; available: {', '.join(_stopword_languages())} (medallion/transforms/stopwords/)"
 
 
 @functools.cache
@@ -34,7 +34,7 @@ def _stopwords(language: str) -> frozenset[str]:
     path = STOPWORDS_DIR / f"{language}.txt"
     if not path.is_file():
         raise RuleConfigError(
-            f"no stop-word list for language {language!r}: add medallion/stopwords/{language}.txt"
+            f"no stop-word list for language {language!r}: add medallion/transforms/stopwords/{language}.txt"
         )
     return frozenset(w.lower() for w in path.read_text(encoding="utf-8").split())
 
