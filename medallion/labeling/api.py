@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from medallion.core.config import DATASET_ROOT
 from medallion.core.errors import MedallionError
+from medallion.core.pipeline import LABEL_CACHE_ROOT
 from medallion.core.store import Store
 
-CACHE_ROOT = f"{DATASET_ROOT}/_label-cache"
+CACHE_ROOT = LABEL_CACHE_ROOT
 
 
 class LabelingFailed(MedallionError, RuntimeError):
@@ -248,7 +248,3 @@ def _reason(exc: urllib.error.HTTPError) -> str:
         return json.loads(exc.read()).get("error", "")
     except Exception:
         return exc.reason or ""
-
-
-def pairs(rows: Iterable[dict]) -> list[tuple[str, str]]:
-    return [(row["url"], row["text"]) for row in rows]

@@ -154,6 +154,13 @@ class StepRun:
         self._write_output_params(meta)
         return True
 
+    def identify(self, params: dict[str, Any], external_sources: list[dict] | None = None) -> None:
+        """Settle the run's parameters and outside sources once it holds the committed sidecar
+        (``committed``), before ``up_to_date``: for a step whose identity depends on what is committed
+        (the labeling API's labeler name)."""
+        self.params = params
+        self.sources[:0] = list(external_sources or [])
+
     def input(self, name: str) -> datasets.Dataset:
         return self.inputs[name]
 

@@ -1,0 +1,196 @@
+"""The LabelSource interface: the --label-source contract, both sources on plain rows, and a new source
+plugged into the annotation step through the registry alone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+from conftest import build
+
+from medallion.core import datasets, pipeline
+from medallion.core.errors import StepFailed
+from medallion.core.store import LocalStore, open_store
+from medallion.labeling import sources
+from medallion.labeling.api import Label, LabelCache, labeler_id, text_key
+from medallion.labeling.sources import Identity, Labeled, LabelSource, LabelSourceError, Unlabeled
+from medallion.runtime.failures import UsageError
+from steps import annotation
+
+DAY = "2026-11-23"
+CATEGORIES = ("health", "sports")
+
+
+class Rows:
+    """Documents as plain rows: what a source reads, without a store."""
+
+    def __init__(self, rows: list[dict]):
+        self.rows = rows
+
+    def records(self, columns=None):
+        return iter([{c: r[c] for c in columns} if columns else dict(r) for r in self.rows])
+
+
+ROWS = [
+    {"url": "https://a.example/1", "text": "the striker scored"},
+    {"url": "https://a.example/2", "text": "a vaccine trial"},
+    {"url": "https://a.example/3", "text": "nothing to say"},
+]
+
+
+def api_options(**given) -> argparse.Namespace:
+    options = {"batch_size": 32, "concurrency": 4, "timeout": 10.0, "max_retries": 6, "budget": None}
+    return argparse.Namespace(**(options | given))
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("crowd", "--label-source must be 'api' or 'label-studio:FILE', got 'crowd'"),
+        ("api:x", "--label-source must be 'api' or 'label-studio:FILE', got 'api:x'"),
+        ("label-studio", "--label-source must be 'api' or 'label-studio:FILE', got 'label-studio'"),
+        ("label-studio:", "--label-source label-studio:: there is no such Label Studio export file"),
+        ("label-studio:/no/x.json", "--label-source label-studio:/no/x.json: there is no such Label Studio"),
+    ],
+)
+def test_the_label_source_contract(spec, message):
+    with pytest.raises(LabelSourceError) as raised:
+        sources.parse(spec)
+    assert str(raised.value).startswith(message)
+    with pytest.raises(UsageError):  # exit 2, before anything runs
+        annotation.check_label_source(spec)
+    assert sources.parse("api") == (sources.ApiLabels, None)
+
+
+def vote(who: int, choice: str) -> dict:
+    return {"completed_by": who, "result": [{"type": "choices", "value": {"choices": [choice]}}]}
+
+
+def test_label_studio_labels_plain_rows_against_the_configured_categories(tmp_path):
+    export = tmp_path / "export.json"
+    export.write_text(
+        json.dumps(
+            [
+                {"id": 1, "data": {"url": "https://a.example/1"}, "annotations": [vote(1, "sports"), vote(2, "sports"), vote(3, "health")]},
+                {"id": 2, "data": {"url": "https://a.example/2"}, "annotations": [vote(1, "cooking")]},
+            ]
+        )
+    )  # fmt: skip
+    source = sources.create(f"label-studio:{export}", argparse.Namespace(gold=None))
+    identity = source.identify("v2", None, force=False)
+    assert identity.params["label_source"] == "label-studio" and identity.source["kind"] == "file"
+    with pytest.raises(StepFailed, match="lists no categories"):
+        source.prepare(None, Rows(ROWS), ())
+    source.prepare(None, Rows(ROWS), CATEGORIES)
+    assert source.label(ROWS[0]) == Labeled("sports", 0.6667, 3, "label-studio")
+    # 'cooking' is not a configured category: that document is unlabeled, its choice counted as invalid
+    assert source.label(ROWS[1]) == Unlabeled("no-human-label", "no annotator labeled this document")
+    stats = source.statistics()
+    assert stats["human_labels"]["invalid"] == 1 and stats["human_labels"]["unlabeled_documents"] == 2
+
+
+def test_api_labels_from_the_cache_need_no_api_and_keep_the_committed_labeler(tmp_path, monkeypatch):
+    for name, value in {"LABELER_NAME": "acme", "LABELER_URL": "", "LABELER_TOKEN": ""}.items():
+        monkeypatch.setenv(name, value)
+    store = open_store(f"file://{tmp_path}")
+    cache = LabelCache(store, labeler_id("acme"))
+    cache.add(
+        {text_key(ROWS[0]["text"]): Label("sports", 0.9), text_key(ROWS[1]["text"]): Label("health", 0.8)}
+    )
+    cache.add({text_key(ROWS[2]["text"]): Label(None, 0.0)})
+    source = sources.create("api", api_options())
+    committed = {
+        "stage": {"name": "annotated"},
+        "date": DAY,
+        "parameters": {"label_source": "api", "labeler": "other"},
+    }
+    with pytest.raises(StepFailed, match="committed with labels of 'other'.*LABELER_NAME=other"):
+        source.identify("v2", committed, force=False)
+    identity = source.identify("v2", committed, force=True)
+    assert identity.params == {"version": "v2", "label_source": "api", "labeler": "acme"}
+    assert identity.source == {"uri": "labeler:acme", "kind": "api"}  # no URL set: none recorded
+    assert source.prepare(store, Rows(ROWS), CATEGORIES) == []  # all cached: LABELER_URL is not needed
+    assert [annotation.annotated(source, row).get("category") for row in ROWS[:2]] == ["sports", "health"]
+    assert annotation.annotated(source, ROWS[2]).reason == "unlabelable"
+    stats = source.statistics()
+    assert stats["labeling"]["paid"] == 0 and stats["labeling"]["cached"] == 3
+    assert stats["categories"] == {"health": 1, "sports": 1}
+    assert source.summary() == ["labeling: 0 documents paid for, 3 from the cache, 0 requests, 0 retries"]  # fmt: skip
+
+
+def test_each_source_replays_its_recorded_run(tmp_path):
+    store, scratch = open_store(f"file://{tmp_path / 'store'}"), LocalStore(tmp_path / "scratch")
+    LabelCache(store, labeler_id("acme")).add({text_key("t"): Label("sports", 0.9)})
+    LabelCache(store, labeler_id("other")).add({text_key("t"): Label("health", 0.9)})
+    paid = {"parameters": {"version": "v2", "label_source": "api", "labeler": "acme"}, "sources": []}
+    argv, env = annotation.replay(paid, store, scratch)
+    assert argv == ["--version", "v2", "--label-source", "api"]
+    assert env == {"LABELER_NAME": "acme", "LABELER_URL": ""}  # the cache answers: nothing is paid
+    assert (
+        LabelCache(scratch, labeler_id("acme")).labels and not LabelCache(scratch, labeler_id("other")).labels
+    )
+    human = {
+        "parameters": {"version": "v1", "label_source": "label-studio"},
+        "sources": [{"uri": "/exports/x.json", "kind": "file"}, {"uri": "s3://b/k", "kind": "dataset"}],
+    }
+    assert annotation.replay(human, store, scratch) == (
+        ["--version", "v1", "--label-source", "label-studio:/exports/x.json"],
+        {},
+    )
+
+
+class KeywordLabels(LabelSource):
+    """A stand-in provider: ``keyword:WORD`` labels documents whose text holds WORD as sports.
+
+    The annotated contract (columns.schema.json) admits label_source api:<name>, label-studio or cleanlab,
+    and the sidecar's source kinds are fixed too, so it presents itself as an API; a real new provider
+    adds its own value there."""
+
+    kind = "keyword"
+    argument = "WORD"
+
+    def __init__(self, argument, args):
+        self.word = argument
+        self.seen = 0
+
+    def identify(self, version, committed, force):
+        name = f"keyword-{self.word}"
+        return Identity(
+            params={"version": version, "label_source": "keyword", "word": self.word},
+            source={"uri": f"labeler:{name}", "kind": "api"},
+            process=[{"name": "keyword", "description": "A keyword rule.", "params": {"word": self.word}}],
+        )
+
+    def prepare(self, store, documents, categories):
+        return [f"labeling by the keyword {self.word!r}"]
+
+    def label(self, row):
+        self.seen += 1
+        if self.word not in row["text"].lower():
+            return Unlabeled("no-keyword", f"the text does not hold {self.word!r}")
+        return Labeled("sports", 1.0, 1, f"api:keyword-{self.word}")
+
+    def statistics(self):
+        return {"keyword": {"seen": self.seen}}
+
+
+@pytest.mark.slow
+def test_a_new_source_plugs_in_through_the_registry_alone(tmp_path, small_crawl, monkeypatch, capsys):
+    store = f"file://{tmp_path / 'store'}"
+    build(store, small_crawl, "text-normalization")
+    monkeypatch.setitem(sources.SOURCES, "keyword", KeywordLabels)
+    assert "'keyword:WORD'" in sources.forms()
+    with pytest.raises(UsageError, match="WORD is empty"):
+        annotation.check_label_source("keyword:")
+    argv = ["--store", store, "--date", DAY, "--label-source", "keyword:the"]
+    assert annotation.main(argv) == 0
+    assert "labeling by the keyword 'the'" in capsys.readouterr().out
+    meta = datasets.read_meta(open_store(store), pipeline.dataset_key(pipeline.stage("annotated"), DAY))
+    stats = meta["statistics"]
+    assert meta["parameters"] == {"version": "v2", "label_source": "keyword", "word": "the"}
+    assert meta["sources"][0] == {"uri": "labeler:keyword-the", "kind": "api"}
+    assert meta["process"][0]["name"] == "keyword"
+    assert stats["keyword"]["seen"] == stats["rows"] + stats["quarantined"]["by_reason"].get("no-keyword", 0)
+    assert stats["rows"] > 0
+    assert annotation.main(argv) == 0 and "up to date" in capsys.readouterr().out
