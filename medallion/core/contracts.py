@@ -12,25 +12,19 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from medallion.core.compiled import CompiledContract, as_json
 from medallion.core.config import SCHEMA_DIR
 from medallion.core.errors import MedallionError
+from medallion.core.pipeline import STAGE_NAMES
+from medallion.core.timestamps import parse_timestamp
 
 SHARED = "columns"  # the shared column definitions every record schema refers to
-# The record contract of each dataset kind: a stage's main dataset is its stage name.
-KINDS = (
-    "raw",
-    "url-normalization",
-    "html-parsing",
-    "text-normalization",
-    "annotated",
-    "train",
-    "post-train",
-    "label-issues",
-    "rejects",
-)
+# The record contract of each dataset kind. A stage's main dataset is its stage name (the pipeline table);
+# the others are the post-train stage's label issues and every stage's quarantined rejects.
+OTHER_KINDS = ("label-issues", "rejects")
+KINDS = (*STAGE_NAMES, *OTHER_KINDS)
 
 
 @dataclass(frozen=True)
@@ -91,99 +85,27 @@ def describe(kind: str) -> dict:
     return {"name": kind, "schema": f"schemas/{kind}.schema.json", "sha1": fingerprint(kind)}
 
 
-def _plain(value: Any) -> Any:
-    # Records carry datetimes (Parquet timestamps); the contract sees them as ISO 8601 text.
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
+# -- jsonschema decides, a compiled copy answers first -------------------------------------------------------
+# jsonschema is the reference: it decides every record and words every violation. Most records are valid, and
+# the compiled copy (medallion/core/compiled.py) proves that in a fraction of the time; a record it does not
+# accept goes to jsonschema. tests/test_contracts.py checks the two agree on arbitrary records.
 
 
-# -- a fast path for the common case -----------------------------------------------------------------------
-# jsonschema is the reference. Most records are valid, and proving that for the few keywords the contracts
-# use is a handful of plain checks; a record the fast path cannot prove valid goes to jsonschema, which
-# decides (and words the violation). tests/test_contracts.py checks the two agree on arbitrary records.
-
-ANNOTATIONS = {"description", "title", "$schema", "$id"}
+# The formats the contracts name beyond JSON Schema's own: each is the very function the steps use, so a
+# contract and the code can never disagree. Each takes a string and raises ValueError when it is not one.
+FORMATS = {"crawl-timestamp": parse_timestamp}
 
 
 @functools.cache
 def format_checker():
-    """The formats the contracts name beyond JSON Schema's own: each is the very function the steps use, so a
-    contract and the code can never disagree (``crawl-timestamp``: ``medallion.core.timestamps.parse_timestamp``)."""
+    """The reference's checker for ``FORMATS``."""
     import jsonschema
 
-    from medallion.core.timestamps import parse_timestamp
-
     checker = jsonschema.FormatChecker(formats=())
-    # A format applies to strings only: the type keyword speaks for the rest.
-    checker.checks("crawl-timestamp", raises=ValueError)(
-        lambda v: not isinstance(v, str) or parse_timestamp(v)
-    )
+    for name, function in FORMATS.items():
+        # A format applies to strings only: the type keyword speaks for the rest.
+        checker.checks(name, raises=ValueError)(lambda v, f=function: not isinstance(v, str) or f(v))
     return checker
-
-
-TYPES = {
-    "string": lambda v: isinstance(v, str),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "null": lambda v: v is None,
-    "array": lambda v: isinstance(v, list),
-    "object": lambda v: isinstance(v, dict),
-}
-
-
-def fast_check(schema: dict):
-    """A predicate that returns True only for records ``schema`` surely accepts (False: ask jsonschema)."""
-    import re
-
-    checks = []
-    for keyword, value in schema.items():
-        if keyword in ANNOTATIONS:
-            continue
-        if keyword == "type":
-            kinds = [value] if isinstance(value, str) else value
-            if not all(k in TYPES for k in kinds):
-                return lambda _v: False
-            tests = [TYPES[k] for k in kinds]
-            checks.append(lambda v, tests=tests: any(t(v) for t in tests))
-        elif keyword in ("minLength", "maxLength"):
-            low = keyword == "minLength"
-            checks.append(
-                lambda v, n=value, low=low: not isinstance(v, str) or (len(v) >= n if low else len(v) <= n)
-            )
-        elif keyword == "pattern":
-            checks.append(lambda v, rx=re.compile(value): not isinstance(v, str) or rx.search(v) is not None)
-        elif keyword in ("minimum", "maximum"):
-            low = keyword == "minimum"
-            number = TYPES["number"]
-            checks.append(
-                lambda v, n=value, low=low, number=number: not number(v) or (v >= n if low else v <= n)
-            )
-        elif keyword == "enum" and all(isinstance(e, str) for e in value):
-            checks.append(lambda v, allowed=frozenset(value): isinstance(v, str) and v in allowed)
-        elif keyword == "format" and value in format_checker().checkers:
-            checks.append(lambda v, f=value: format_checker().conforms(v, f))
-        elif keyword == "minItems":
-            checks.append(lambda v, n=value: not isinstance(v, list) or len(v) >= n)
-        elif keyword == "items" and isinstance(value, dict):
-            item = fast_check(value)
-            checks.append(lambda v, item=item: not isinstance(v, list) or all(item(x) for x in v))
-        elif keyword == "required":
-            checks.append(lambda v, keys=tuple(value): not isinstance(v, dict) or all(k in v for k in keys))
-        elif keyword == "properties":
-            props = {name: fast_check(sub) for name, sub in value.items()}
-            checks.append(
-                lambda v, props=props: (
-                    not isinstance(v, dict) or all(p(v[k]) for k, p in props.items() if k in v)
-                )
-            )
-        elif keyword == "additionalProperties" and isinstance(value, bool):
-            if not value:
-                known = frozenset(schema.get("properties", {}))
-                checks.append(lambda v, known=known: not isinstance(v, dict) or known.issuperset(v))
-        else:
-            return lambda _v: False  # a keyword the fast path does not know: jsonschema decides every record
-    return lambda v: all(check(v) for check in checks)
 
 
 class Contract:
@@ -204,13 +126,13 @@ class Contract:
         self.columns = tuple(schema["properties"])
         self.required = tuple(schema["required"])
         self._validator = jsonschema.Draft202012Validator(schema, format_checker=format_checker())
-        self._surely_valid = fast_check(schema)
+        self._compiled = CompiledContract(schema, FORMATS)
 
     def violations(self, record: Any) -> list[Violation]:
         """Every violation of the contract ([] when the record holds)."""
-        row = {k: _plain(v) for k, v in record.items()} if isinstance(record, dict) else record
-        if self._surely_valid(row) or self._validator.is_valid(row):
+        if self._compiled.accepts(record):
             return []
+        row = as_json(record)
         found = []
         for error in sorted(self._validator.iter_errors(row), key=lambda e: (list(e.path), e.validator)):
             field = "/".join(str(p) for p in error.path) or "(record)"
@@ -226,6 +148,8 @@ class Contract:
 
     def check(self, record: Any) -> Violation | None:
         """The first violation, or None when the record holds."""
+        if self._compiled.accepts(record):  # the common case, without a detour through violations()
+            return None
         found = self.violations(record)
         return found[0] if found else None
 
