@@ -22,7 +22,9 @@ import orjson
 
 from medallion.core import pipeline, sidecar
 from medallion.core.errors import StepFailed
-from medallion.core.store import LocalStore, S3Store, open_store
+from medallion.core.store import open_store
+from medallion.core.store_local import LocalStore
+from medallion.core.store_s3 import S3Store
 from medallion.core.timestamps import ACCEPTED, end_of_day, parse_timestamp
 from medallion.runtime.args import step_parser
 from medallion.runtime.crawlfile import MAX_LINE_BYTES, crawl_lines, open_crawl

@@ -250,7 +250,7 @@ class IAMStore:
 
     def store(self, identity: str | None = None):
         """The bucket as a medallion store, with the admin's (or an identity's) credentials."""
-        from medallion.core.store import S3Store
+        from medallion.core.store_s3 import S3Store
 
         return S3Store(self.bucket, client=self.client(identity))
 

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from medallion import cli
+from medallion.cli import inspect as cli_inspect
 from medallion.core import datasets, pipeline
 from medallion.core.store import open_store
 from medallion.demo.synthetic import CrawlSpec, write_crawl
@@ -118,7 +119,7 @@ def assert_every_row_accounted(store_uri: str, lines: int) -> dict:
         assert stats["rows"] + removed == stats["input_rows"], name
         rejects = datasets.Dataset.open(store, pipeline.quarantine_key(stage, DAY, version))
         assert rejects.rows == stats["quarantined"]["total"] == sum(1 for _ in rejects.records()), name
-        checked, problems = cli.validate(store, pipeline.dataset_key(stage, DAY, version))
+        checked, problems = cli_inspect.validate(store, pipeline.dataset_key(stage, DAY, version))
         assert problems == [], (name, problems)
         assert set(meta["quality"]) >= {
             "completeness",

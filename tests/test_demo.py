@@ -95,7 +95,7 @@ def test_another_labeler_name_is_refused_and_reproduce_stays_identical(demo, tmp
 def test_reproduce_replays_every_stage_param_from_the_sidecar(demo, tmp_path):
     """Each stage's own replay hook turns its recorded sidecar back into its options: every Stage.param
     of the pipeline table comes back with the value the run recorded."""
-    from medallion.core.store import LocalStore
+    from medallion.core.store_local import LocalStore
     from medallion.tools.reproduce import replay_args
 
     store_uri, _env, _root = demo

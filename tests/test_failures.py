@@ -22,7 +22,8 @@ import pytest
 from conftest import BIN, REPO
 
 from medallion.core import datasets, pipeline
-from medallion.core.store import LocalStore, open_store
+from medallion.core.store import open_store
+from medallion.core.store_local import LocalStore
 
 pytestmark = [pytest.mark.xdist_group("failures"), pytest.mark.slow]
 DAY = "2026-11-23"
@@ -388,11 +389,12 @@ def test_reproduce_removes_its_scratch_unless_asked_to_keep_it(tmp_path, built):
 
 def test_every_failure_a_user_reads_has_one_base(capsys):
     """One type is caught by the command line and every step: each module's own error derives from it."""
-    from medallion.core import contracts, datasets, sidecar, store
+    from medallion.core import contracts, datasets, sidecar
+    from medallion.core import store_interface as store
     from medallion.core.config import ConfigError
     from medallion.core.errors import MedallionError, StepFailed
     from medallion.labeling import api as labeling
-    from medallion.runtime import quality
+    from medallion.runtime import quality_gates
     from medallion.runtime.failures import UsageError, run
     from medallion.tools import croissant
 
@@ -400,7 +402,7 @@ def test_every_failure_a_user_reads_has_one_base(capsys):
         StepFailed,
         ConfigError,
         UsageError,
-        quality.QualityConfigError,
+        quality_gates.QualityConfigError,
         store.StoreError,
         store.NotFound,
         store.AccessDenied,

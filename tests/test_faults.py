@@ -14,7 +14,8 @@ import pytest
 from conftest import BIN, free_port, run_cli, wait_for_port
 
 from medallion.core import datasets, pipeline
-from medallion.core.store import S3Store, open_store
+from medallion.core.store import open_store
+from medallion.core.store_s3 import S3Store
 
 pytestmark = [pytest.mark.xdist_group("faults"), pytest.mark.s3, pytest.mark.slow]
 DAY = "2026-11-23"

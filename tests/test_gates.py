@@ -10,7 +10,8 @@ import pytest
 import yaml
 from conftest import REPO, build, run_cli, start_labeler
 
-from medallion import cli
+from medallion.cli import demo as cli_demo
+from medallion.cli import inspect as cli_inspect
 from medallion.core import datasets, pipeline
 from medallion.core.store import open_store
 from medallion.demo.synthetic import CrawlSpec
@@ -121,7 +122,7 @@ def gold_store(tmp_path_factory, small_crawl, labeler_service):
     """A store built through post-train from the small crawl, with a gold-standard sample of its articles."""
     root = tmp_path_factory.mktemp("gold-store")
     store_uri = f"file://{root / 'store'}"
-    written = cli.write_gold_sample(
+    written = cli_demo.write_gold_sample(
         open_store(store_uri), CrawlSpec(date=DAY, documents=120, seed=3), every=3
     )
     assert written == 40
@@ -215,7 +216,7 @@ def test_drift_is_reported_between_two_demo_dates(tmp_path, labeler_service):
     built = [k for k in datasets.find_datasets(store, "html-classification/") if "/2026-11-20/" in k]
     assert len(built) == 17  # nine datasets (with post-train's label issues) and eight quarantines
     for key in built:  # every demo dataset meets its contract and its rows reconcile
-        assert cli.validate(store, key)[1] == [], key
+        assert cli_inspect.validate(store, key)[1] == [], key
     # The next day's crawl is much smaller and mostly in other languages.
     spec = CrawlSpec(date="2026-11-21", documents=60, seed=9, foreign_rate=0.6)
     crawl = tmp_path / "day2.jsonl"

@@ -11,7 +11,8 @@ from conftest import build
 
 from medallion.core import datasets, pipeline
 from medallion.core.errors import StepFailed
-from medallion.core.store import LocalStore, open_store
+from medallion.core.store import open_store
+from medallion.core.store_local import LocalStore
 from medallion.labeling import sources
 from medallion.labeling.api import Label, LabelCache, labeler_id, text_key
 from medallion.labeling.sources import Identity, Labeled, LabelSource, LabelSourceError, Unlabeled

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
-from medallion.runtime import quality
+from medallion.runtime import quality, quality_drift, quality_gates
 
 DAY = "2026-11-23"
-CONFIG = quality.load_config()
+CONFIG = quality_gates.load_config()
 
 
 def row(url="https://a.example/x", title="A title", text="some text", **extra):
@@ -152,7 +152,7 @@ def test_drift_flags_each_kind_of_change_and_nothing_when_batches_agree():
         "categories": {"sports": 0.5, "politics": 0.5},
         "languages": {"en": 0.97, "de": 0.03},
     }
-    same = quality.drift(dict(base), [("2026-11-21", base), ("2026-11-22", base)])
+    same = quality_drift.drift(dict(base), [("2026-11-21", base), ("2026-11-22", base)])
     assert same["anomalies"] == [] and same["anomaly_count"] == 0
     assert same["baseline_dates"] == ["2026-11-21", "2026-11-22"]
     shifted = {
@@ -162,7 +162,7 @@ def test_drift_flags_each_kind_of_change_and_nothing_when_batches_agree():
         "categories": {"sports": 0.9, "politics": 0.1},
         "languages": {"en": 0.5, "de": 0.5},
     }
-    flagged = quality.drift(shifted, [("2026-11-22", base)])
+    flagged = quality_drift.drift(shifted, [("2026-11-22", base)])
     assert {a["metric"] for a in flagged["anomalies"]} == {
         "rows",
         "quarantine_rate",
@@ -171,18 +171,18 @@ def test_drift_flags_each_kind_of_change_and_nothing_when_batches_agree():
         "languages",
     }
     assert flagged["metrics"]["categories"]["distance"] == 0.4
-    assert quality.drift(shifted, [])["measured"] is False
+    assert quality_drift.drift(shifted, [])["measured"] is False
 
 
 def test_drift_baseline_uses_only_the_configured_history():
     old = {"rows": 10, "quarantine_rate": 0.0}
     recent = {"rows": 1000, "quarantine_rate": 0.0}
     history = [("2026-11-01", old)] + [(f"2026-11-{d:02d}", recent) for d in range(10, 17)]
-    result = quality.drift({"rows": 1000, "quarantine_rate": 0.0}, history, {"history": 7})
+    result = quality_drift.drift({"rows": 1000, "quarantine_rate": 0.0}, history, {"history": 7})
     assert "2026-11-01" not in result["baseline_dates"] and result["anomalies"] == []
 
 
-def violating(gate: quality.Gate) -> dict:
+def violating(gate: quality_gates.Gate) -> dict:
     """A report in which ``gate``'s measure is just past its threshold."""
     dimension, measure_ = gate.check.split(".", 1)
     value = gate.threshold - 0.5 if gate.op == "min" else gate.threshold + 0.5
@@ -194,20 +194,20 @@ ALL_GATES = [(stage, gate) for stage, gates in CONFIG.gates.items() for gate in 
 
 @pytest.mark.parametrize("stage,gate", ALL_GATES, ids=[f"{s}:{g.check}" for s, g in ALL_GATES])
 def test_every_configured_gate_fails_past_its_threshold(stage, gate):
-    results = quality.evaluate(violating(gate), (gate,))
+    results = quality_gates.evaluate(violating(gate), (gate,))
     assert results[0]["status"] == "failed"
-    assert quality.failures(results, gate.severity) == results
-    message = quality.describe_failure(results[0])
+    assert quality_gates.failures(results, gate.severity) == results
+    message = quality_gates.describe_failure(results[0])
     assert gate.check in message and f"{gate.threshold:g}" in message
     held = {gate.check.split(".")[0]: {gate.check.split(".")[1]: gate.threshold}}
-    assert quality.evaluate(held, (gate,))[0]["status"] == "passed"
+    assert quality_gates.evaluate(held, (gate,))[0]["status"] == "passed"
 
 
 def test_every_stage_has_gates_and_each_gate_applies_to_a_measure_the_report_has():
     from medallion.core import pipeline
 
     measured = measure([row(category="sports")], kind="annotated", upstream_rows=[row()])
-    drift = quality.drift(
+    drift = quality_drift.drift(
         {"rows": 1, "quarantine_rate": 0}, [("2026-11-22", {"rows": 1, "quarantine_rate": 0})]
     )
     measured["drift"] = drift
@@ -217,14 +217,14 @@ def test_every_stage_has_gates_and_each_gate_applies_to_a_measure_the_report_has
         gates = CONFIG.gates_for(name)
         assert gates, name
         for gate in gates:
-            assert quality.lookup(measured, gate.check)[0] is not None, (name, gate.check)
+            assert quality_gates.lookup(measured, gate.check)[0] is not None, (name, gate.check)
 
 
 def test_a_gate_on_an_unmeasured_dimension_is_skipped_with_why():
-    gate = quality.Gate("accuracy.accuracy", "min", 0.8)
-    results = quality.evaluate({"accuracy": quality.not_measured("no gold sample")}, (gate,))
+    gate = quality_gates.Gate("accuracy.accuracy", "min", 0.8)
+    results = quality_gates.evaluate({"accuracy": quality_gates.not_measured("no gold sample")}, (gate,))
     assert results[0]["status"] == "skipped" and results[0]["why"] == "no gold sample"
-    assert quality.failures(results) == []
+    assert quality_gates.failures(results) == []
 
 
 @pytest.mark.parametrize(
@@ -238,15 +238,15 @@ def test_a_gate_on_an_unmeasured_dimension_is_skipped_with_why():
 def test_a_malformed_gate_config_names_the_file_and_the_gate(tmp_path, gates, message):
     path = tmp_path / "quality.yaml"
     path.write_text(yaml.safe_dump({"gates": gates}))
-    with pytest.raises(quality.QualityConfigError, match=message) as info:
-        quality.load_config(path)
+    with pytest.raises(quality_gates.QualityConfigError, match=message) as info:
+        quality_gates.load_config(path)
     assert str(path) in str(info.value)
 
 
 def test_the_table_shows_values_gates_and_outcomes():
     report = measure([row()], kind="annotated")
-    results = quality.evaluate(report, CONFIG.gates_for("annotated"))
-    text = quality.table({**report, "gates": results, "passed": not quality.failures(results)})
+    results = quality_gates.evaluate(report, CONFIG.gates_for("annotated"))
+    text = quality_gates.table({**report, "gates": results, "passed": not quality_gates.failures(results)})
     lines = text.splitlines()
     assert lines[0].split() == ["dimension", "measure", "value", "gate", "status"]
     assert any(line.split()[:2] == ["validity", "quarantine_rate"] and "max" in line for line in lines)

@@ -12,7 +12,7 @@ import time
 import pytest
 from conftest import REPO, build, run_cli
 
-from medallion import cli
+from medallion.cli import inspect as cli_inspect
 from medallion.core import datasets, pipeline
 from medallion.core.store import open_store
 from medallion.runtime.leases import LEASE_NAME
@@ -131,4 +131,4 @@ def test_two_runs_at_once_never_mix_a_dataset(store_uri, small_crawl, tmp_path):
     store = open_store(store_uri)
     key = pipeline.dataset_key(pipeline.stage("html-parsing"), DAY)
     assert datasets.read_meta(store, key)["sha1"] == expected["sha1"]
-    assert cli.validate(store, key)[1] == []
+    assert cli_inspect.validate(store, key)[1] == []

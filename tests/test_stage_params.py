@@ -52,7 +52,7 @@ def declared(node) -> set[str]:
 
 def test_run_passes_each_param_to_its_stage(tmp_path):
     """stage_argv hands every parameter's value to its stage, in the stage's own option."""
-    from medallion.cli import stage_argv
+    from medallion.cli.run import stage_argv
 
     run = build_parser().parse_args(
         ["run", "--date", "2026-11-23", "--mode", "relabel", "--dedup", "canonical-url"]

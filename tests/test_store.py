@@ -7,7 +7,10 @@ import os
 import pytest
 
 from medallion.core.config import ConfigError
-from medallion.core.store import LocalStore, NotFound, S3Store, StoreError, open_store, split_uri
+from medallion.core.store import open_store, split_uri
+from medallion.core.store_interface import NotFound, StoreError
+from medallion.core.store_local import LocalStore
+from medallion.core.store_s3 import S3Store
 
 pytestmark = pytest.mark.xdist_group("s3")
 

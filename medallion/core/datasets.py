@@ -21,7 +21,8 @@ import orjson
 
 from medallion.core import sidecar
 from medallion.core.config import DATASET_ROOT
-from medallion.core.store import LocalStore, NotFound, Store, StoreError
+from medallion.core.store_interface import NotFound, Store, StoreError
+from medallion.core.store_local import LocalStore
 
 PARQUET_ROW_GROUP = 64  # rows per row group: bounds memory, and is the unit of parallel work for readers
 # zstd level 1: nearly the ratio of level 3 on HTML at two thirds of the time, both ways.

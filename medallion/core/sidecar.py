@@ -14,7 +14,7 @@ import yaml
 from medallion import __version__
 from medallion.core.config import CONFIG_DIR, SCHEMA_DIR, SOURCE_ROOT
 from medallion.core.errors import MedallionError
-from medallion.core.store import file_sha1  # noqa: F401  (re-exported: steps hash files through sidecar)
+from medallion.core.store_interface import file_sha1  # noqa: F401  (re-exported: steps hash files through sidecar)
 
 SIDECAR_SUFFIX = ".meta.yaml"
 SAMPLE_ROWS = 3

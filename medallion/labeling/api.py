@@ -26,7 +26,7 @@ import orjson
 
 from medallion.core.errors import MedallionError
 from medallion.core.pipeline import LABEL_CACHE_ROOT
-from medallion.core.store import Store
+from medallion.core.store_interface import Store
 
 CACHE_ROOT = LABEL_CACHE_ROOT
 

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Protocol
 
 from medallion.core import config, sidecar
 from medallion.core.errors import MedallionError, StepFailed
-from medallion.core.store import Store
+from medallion.core.store_interface import Store
 from medallion.labeling.agreement import agreement_report, majority_label
 from medallion.labeling.api import CACHE_ROOT, LabelCache, LabelingClient, LabelingFailed, Usage, labeler_id
 from medallion.labeling.labelstudio import import_labels, load_export

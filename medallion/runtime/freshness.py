@@ -13,7 +13,7 @@ from typing import Any
 
 from medallion.core import contracts, datasets, sidecar
 from medallion.core.errors import StepFailed
-from medallion.core.store import NotFound
+from medallion.core.store_interface import NotFound
 
 
 def up_to_date(run) -> bool:

@@ -15,7 +15,7 @@ import time
 from medallion.core import config, sidecar
 from medallion.core.config import RunContext
 from medallion.core.errors import StepFailed
-from medallion.core.store import NotFound, Store, StoreError
+from medallion.core.store_interface import NotFound, Store, StoreError
 
 LEASE_NAME = "_lease.json"  # beside the dataset while a run builds it
 

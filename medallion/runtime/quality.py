@@ -9,42 +9,40 @@ per-document digests. At commit ``report`` turns it into the sidecar's ``quality
 - ``timeliness``: age of the newest and oldest record at the end of the batch date
 - ``consistency``: the same URL keeps its title and category from the layer below; identical text, one label
 - ``accuracy``: labels against a gold-standard sample, when one is configured
-- ``drift``: the batch's profile against earlier dates'
+- ``drift``: the batch's profile against earlier dates' (``quality_drift``)
 
-``evaluate`` checks the report against the gates of ``config/quality.yaml``.
+The gates of ``medallion/config/quality.yaml`` (loading that configuration, evaluating a report against
+it, printing a report as a table) are in ``quality_gates``; this module measures.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from medallion.core import config
+from medallion.core import config, pipeline
 from medallion.core.timestamps import end_of_day, parse_timestamp
+from medallion.runtime.quality_drift import drift
+from medallion.runtime.quality_gates import (
+    QualityConfig,
+    QualityConfigError,
+    not_measured,
+)
 from medallion.transforms.urls import InvalidURL, canonicalize
 
-DIMENSIONS = ("completeness", "uniqueness", "validity", "timeliness", "consistency", "accuracy")
-# The column whose text a dataset is about: blank or duplicated, it makes the row worthless.
-TEXT_COLUMN = {
-    "raw": "html",
-    "url-normalization": "html",
-    "html-parsing": "content",
-    "text-normalization": "text",
-    "annotated": "text",
-    "post-train": "text",
-}
 GOLD_SAMPLE_KEY = f"{config.DATASET_ROOT}/reference/gold-sample.json"
 
 
-class QualityConfigError(config.ConfigError):
-    """``config/quality.yaml`` is missing or malformed."""
+def _text_column(kind: str) -> str | None:
+    """The column a dataset's text is about (``Stage.text_column``); None for a stage without one and for
+    a step's extra outputs, which are not stages (label-issues)."""
+    try:
+        return pipeline.stage(kind).text_column or None
+    except KeyError:
+        return None
 
 
 def _digest(text: str) -> int:
@@ -55,80 +53,6 @@ def _digest(text: str) -> int:
 
 def _rate(part: int | float, whole: int | float) -> float:
     return round(part / whole, 4) if whole else 0.0
-
-
-# -- configuration -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Gate:
-    check: str  # <dimension>.<measure>
-    op: str  # min or max
-    threshold: float
-    severity: str = "error"  # error fails the step; warn only reports
-
-    def holds(self, value: float) -> bool:
-        return value >= self.threshold if self.op == "min" else value <= self.threshold
-
-
-@dataclass(frozen=True)
-class QualityConfig:
-    path: Path
-    sha1: str
-    categories: tuple[str, ...]
-    gold_sample: str
-    min_gold_overlap: int
-    drift: dict[str, float]
-    gates: dict[str, tuple[Gate, ...]]  # stage name (or "*") -> gates
-
-    def gates_for(self, stage: str) -> tuple[Gate, ...]:
-        chosen = {gate.check: gate for gate in self.gates.get("*", ())}
-        chosen.update({gate.check: gate for gate in self.gates.get(stage, ())})
-        return tuple(chosen.values())
-
-
-def config_path() -> Path:
-    return config.config_dir() / "quality.yaml"
-
-
-def load_config(path: Path | None = None) -> QualityConfig:
-    path = path or config_path()
-    try:
-        raw = path.read_bytes()
-        data = yaml.safe_load(raw)
-    except OSError as exc:
-        raise QualityConfigError(f"cannot read the quality configuration {path}: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise QualityConfigError(f"{path} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise QualityConfigError(f"{path} must be a mapping with categories, accuracy, drift and gates")
-    gates: dict[str, tuple[Gate, ...]] = {}
-    for stage, checks in (data.get("gates") or {}).items():
-        parsed = []
-        for check, rule in (checks or {}).items():
-            if check.split(".", 1)[0] not in (*DIMENSIONS, "drift") or "." not in check:
-                raise QualityConfigError(
-                    f"{path}: gate {check!r} of {stage} must be <dimension>.<measure>, dimension one of "
-                    f"{', '.join(DIMENSIONS)}, drift"
-                )
-            ops = [op for op in ("min", "max") if op in (rule or {})]
-            severity = (rule or {}).get("severity", "error")
-            if len(ops) != 1 or severity not in ("error", "warn"):
-                raise QualityConfigError(
-                    f"{path}: gate {stage}.{check} needs exactly one of min/max and severity error or warn"
-                )
-            parsed.append(Gate(check, ops[0], float(rule[ops[0]]), severity))
-        gates[stage] = tuple(parsed)
-    accuracy = data.get("accuracy") or {}
-    return QualityConfig(
-        path=path,
-        sha1=hashlib.sha1(raw).hexdigest(),
-        categories=tuple(data.get("categories") or ()),
-        gold_sample=accuracy.get("gold_sample") or "",
-        min_gold_overlap=int(accuracy.get("min_overlap", 20)),
-        drift={k: float(v) for k, v in (data.get("drift") or {}).items()},
-        gates=gates,
-    )
 
 
 # -- measuring ---------------------------------------------------------------------------------------------
@@ -145,7 +69,7 @@ class Profile:
         self.keys_only = keys_only
         self.track_titles = titles  # only worth the memory when there are titles to compare with
         self.end = end_of_day(date)
-        self.text_column = TEXT_COLUMN.get(kind)
+        self.text_column = _text_column(kind)
         self.rows = 0
         self.urls: set[int] = set()
         self.url_duplicates = 0
@@ -240,10 +164,6 @@ class Profile:
             "categories": {k: _rate(v, total_categories) for k, v in sorted(self.categories.items())},
             "languages": {k: _rate(v, total_languages) for k, v in sorted(self.languages.items())},
         }
-
-
-def not_measured(why: str) -> dict:
-    return {"measured": False, "why": why}
 
 
 def report(
@@ -368,7 +288,8 @@ def _accuracy(profile: Profile, gold: dict[str, str] | None, gold_why: str, min_
 
 def load_gold(store, quality_config: QualityConfig) -> tuple[dict[str, str] | None, str]:
     """The gold-standard sample ``{canonical url: category}`` and, when there is none, why."""
-    from medallion.core.store import NotFound, open_store
+    from medallion.core.store import open_store
+    from medallion.core.store_interface import NotFound
 
     source = quality_config.gold_sample
     try:
@@ -382,7 +303,10 @@ def load_gold(store, quality_config: QualityConfig) -> tuple[dict[str, str] | No
             text = store.read_bytes(GOLD_SAMPLE_KEY)
     except (NotFound, FileNotFoundError):
         where = source or store.url(GOLD_SAMPLE_KEY)
-        return None, f"no gold-standard sample at {where} (set accuracy.gold_sample in config/quality.yaml)"
+        return (
+            None,
+            f"no gold-standard sample at {where} (set accuracy.gold_sample in medallion/config/quality.yaml)",
+        )
     try:
         sample = json.loads(text)
     except ValueError as exc:
@@ -394,194 +318,3 @@ def load_gold(store, quality_config: QualityConfig) -> tuple[dict[str, str] | No
         except InvalidURL:
             continue
     return out, ""
-
-
-# -- drift -------------------------------------------------------------------------------------------------
-
-DRIFT_DEFAULTS = {
-    "history": 7,
-    "rows_change": 0.5,
-    "quarantine_rate_increase": 0.05,
-    "text_length_change": 0.3,
-    "distribution_distance": 0.15,
-}
-
-
-def _distance(a: dict[str, float], b: dict[str, float]) -> float:
-    """Total variation distance between two share distributions (0 same, 1 disjoint)."""
-    return round(sum(abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in set(a) | set(b)) / 2, 4)
-
-
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
-
-
-def _mean_shares(distributions: list[dict[str, float]]) -> dict[str, float]:
-    keys = sorted(set().union(*distributions))
-    return {k: round(_mean([d.get(k, 0.0) for d in distributions]), 4) for k in keys}
-
-
-def drift(current: dict, history: list[tuple[str, dict]], settings: dict[str, float] | None = None) -> dict:
-    """This batch's profile against the mean of earlier batches'; each figure beyond its limit is an anomaly."""
-    limits = {**DRIFT_DEFAULTS, **(settings or {})}
-    history = history[-int(limits["history"]) :]
-    if not history:
-        return {**not_measured("no earlier batch of this dataset to compare with"), "profile": current}
-    past = [profile for _date, profile in history]
-    anomalies: list[dict] = []
-    metrics: dict[str, dict] = {}
-
-    def relative(name: str, limit: float) -> None:
-        values = [p[name] for p in past if p.get(name) is not None]
-        if current.get(name) is None or not values:
-            return
-        base = _mean(values)
-        change = round((current[name] - base) / base, 4) if base else (0.0 if not current[name] else 1.0)
-        metrics[name] = {"value": current[name], "baseline": round(base, 4), "change": change}
-        if abs(change) > limit:
-            anomalies.append(
-                {"metric": name, "value": current[name], "baseline": round(base, 4), "change": change,
-                 "limit": limit, "message": f"{name} changed by {change:+.0%} against the earlier batches "
-                 f"(limit ±{limit:.0%})"}
-            )  # fmt: skip
-
-    relative("rows", limits["rows_change"])
-    relative("mean_text_length", limits["text_length_change"])
-    base_rate = _mean([p.get("quarantine_rate", 0.0) for p in past])
-    increase = round(current["quarantine_rate"] - base_rate, 4)
-    metrics["quarantine_rate"] = {
-        "value": current["quarantine_rate"],
-        "baseline": round(base_rate, 4),
-        "change": increase,
-    }
-    if increase > limits["quarantine_rate_increase"]:
-        anomalies.append(
-            {"metric": "quarantine_rate", "value": current["quarantine_rate"], "baseline": round(base_rate, 4),
-             "change": increase, "limit": limits["quarantine_rate_increase"],
-             "message": f"quarantine rate rose by {increase:.1%} points against the earlier batches"}
-        )  # fmt: skip
-    for name in ("categories", "languages"):
-        earlier = [p[name] for p in past if p.get(name)]
-        if not current.get(name) or not earlier:
-            continue
-        baseline = _mean_shares(earlier)
-        distance = _distance(current[name], baseline)
-        metrics[name] = {"distance": distance, "baseline": baseline}
-        if distance > limits["distribution_distance"]:
-            moved = sorted(
-                set(current[name]) | set(baseline),
-                key=lambda k: -abs(current[name].get(k, 0) - baseline.get(k, 0)),
-            )
-            anomalies.append(
-                {"metric": name, "distance": distance, "limit": limits["distribution_distance"],
-                 "message": f"{name} mix moved by {distance:.2f} (total variation) against the earlier "
-                 f"batches, most in: {', '.join(moved[:3])}"}
-            )  # fmt: skip
-    return {
-        "baseline_dates": [day for day, _ in history],
-        "metrics": metrics,
-        "anomalies": anomalies,
-        "anomaly_count": len(anomalies),
-        "profile": current,
-    }
-
-
-# -- gates -------------------------------------------------------------------------------------------------
-
-
-def lookup(report_: dict, check: str) -> tuple[float | None, str]:
-    """The measured value of ``<dimension>.<measure>``, or None and why it was not measured."""
-    dimension, measure = check.split(".", 1)
-    section = report_.get(dimension) or {}
-    if section.get("measured") is False:
-        return None, section.get("why", "not measured")
-    value = section.get(measure)
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return None, f"{check} does not apply to this dataset"
-    return value, ""
-
-
-def evaluate(report_: dict, gates: tuple[Gate, ...]) -> list[dict]:
-    """Each gate's outcome: passed, failed (with the measured value and threshold), or skipped (with why)."""
-    results = []
-    for gate in gates:
-        value, why = lookup(report_, gate.check)
-        result = {"check": gate.check, gate.op: gate.threshold, "severity": gate.severity}
-        if value is None:
-            results.append({**result, "status": "skipped", "why": why})
-        else:
-            results.append({**result, "value": value, "status": "passed" if gate.holds(value) else "failed"})
-    return results
-
-
-def failures(results: list[dict], severity: str = "error") -> list[dict]:
-    return [r for r in results if r["status"] == "failed" and r["severity"] == severity]
-
-
-def describe_failure(result: dict) -> str:
-    op = "min" if "min" in result else "max"
-    word = "below the minimum" if op == "min" else "above the maximum"
-    return f"{result['check']} = {result['value']:g} is {word} {result[op]:g}"
-
-
-# -- reading -----------------------------------------------------------------------------------------------
-
-
-def table(quality: dict) -> str:
-    """The report as a fixed-width table: dimension, measure, value, gate and its outcome."""
-    gates = {r["check"]: r for r in quality.get("gates", [])}
-    lines = [f"{'dimension':<13}{'measure':<26}{'value':>12}  {'gate':<14}status"]
-    notes: list[str] = []
-    for dimension in (*DIMENSIONS, "drift"):
-        section = quality.get(dimension) or {}
-        if section.get("measured") is False:
-            lines.append(f"{dimension:<13}{'(not measured)':<26}{'':>12}  {'':<14}{section.get('why', '')}")
-            continue
-        for measure, value in section.items():
-            if isinstance(value, dict | list) or measure in ("measured",):
-                continue
-            gate = gates.get(f"{dimension}.{measure}")
-            bound = ""
-            status = ""
-            if gate:
-                op = "min" if "min" in gate else "max"
-                bound = f"{op} {gate[op]:g}"
-                status = gate["status"].upper() if gate["status"] == "failed" else gate["status"]
-                if gate["status"] == "failed" and gate["severity"] == "warn":
-                    status = "WARN"
-            if isinstance(value, str):
-                notes.append(f"{dimension}.{measure}: {value}")
-                continue
-            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-            lines.append(f"{dimension:<13}{measure:<26}{shown:>12}  {bound:<14}{status}")
-        if dimension == "completeness":
-            for column, share in (section.get("non_null") or {}).items():
-                lines.append(f"{'':<13}{'non_null.' + column:<26}{share:>12.4g}")
-    lines += notes
-    for anomaly in (quality.get("drift") or {}).get("anomalies", []):
-        lines.append(f"drift anomaly: {anomaly['message']}")
-    for gate in quality.get("gates", []):
-        if gate["status"] == "skipped":
-            lines.append(f"gate {gate['check']} skipped: {gate['why']}")
-    verdict = "passed" if quality.get("passed", True) else "FAILED"
-    lines.append(f"gates: {verdict}")
-    return "\n".join(lines)
-
-
-def earlier_profiles(store, folder: str, dataset: str, date: str, n: int) -> list[tuple[str, dict]]:
-    """The drift profiles of the ``n`` latest batches before ``date`` of the dataset in ``folder``<date>/."""
-    from medallion.core.datasets import read_meta
-    from medallion.core.sidecar import SIDECAR_SUFFIX
-
-    days = []
-    for key in store.list(folder):
-        day, _, name = key[len(folder) :].partition("/")
-        if name == dataset + SIDECAR_SUFFIX and len(day) == 10 and day < date:
-            days.append(day)
-    found = []
-    for day in sorted(days)[-n:] if n > 0 else []:
-        meta = read_meta(store, f"{folder}{day}/{dataset}") or {}
-        profile = ((meta.get("quality") or {}).get("drift") or {}).get("profile")
-        if profile:
-            found.append((day, profile))
-    return found

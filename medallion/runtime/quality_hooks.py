@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from medallion.core import config, contracts, datasets, pipeline, sidecar
 from medallion.core.errors import StepFailed
-from medallion.runtime import quality
+from medallion.runtime import quality, quality_drift, quality_gates
 
 
 def quality_report_key(data_key: str) -> str:
@@ -40,20 +40,20 @@ def measure(
         quality_config=run.quality_config,
         gold=gold,
         gold_why=why,
-        history=quality.earlier_profiles(
+        history=quality_drift.earlier_profiles(
             run.store,
             folder[: -len(run.date) - 1],
             dataset,
             run.date,
-            int(run.quality_config.drift.get("history", quality.DRIFT_DEFAULTS["history"])),
+            int(run.quality_config.drift.get("history", quality_drift.DRIFT_DEFAULTS["history"])),
         ),
     )
-    results = quality.evaluate(report, gates)
+    results = quality_gates.evaluate(report, gates)
     path = run.quality_config.path
     return {
         **report,
         "gates": results,
-        "passed": not quality.failures(results),
+        "passed": not quality_gates.failures(results),
         "warn_only": run.warn_only,
         "config": {
             "path": str(path.relative_to(config.SOURCE_ROOT))
@@ -66,9 +66,9 @@ def measure(
 
 def enforce_gates(run, report: dict) -> None:
     """Print every failed gate; stop the step on an error gate unless --warn-only, leaving the report."""
-    errors = quality.failures(report["gates"])
-    for result in quality.failures(report["gates"], "warn") + (errors if run.warn_only else []):
-        print(f"[{run.label}] quality warning: {quality.describe_failure(result)}", flush=True)
+    errors = quality_gates.failures(report["gates"])
+    for result in quality_gates.failures(report["gates"], "warn") + (errors if run.warn_only else []):
+        print(f"[{run.label}] quality warning: {quality_gates.describe_failure(result)}", flush=True)
     if not errors or run.warn_only:
         return
     key = quality_report_key(run.key)
@@ -83,7 +83,7 @@ def enforce_gates(run, report: dict) -> None:
         "quality": report,
     }
     run.store.write_bytes(key, sidecar.dumps(failed).encode())
-    checks = "; ".join(quality.describe_failure(result) for result in errors)
+    checks = "; ".join(quality_gates.describe_failure(result) for result in errors)
     raise StepFailed(
         f"[{run.label}] quality gate failed: {checks} ({run.quality_config.path}). The output was not "
         f"committed. Report: {run.store.url(key)}; rejects: {run.store.url(run.quarantine_key)}. "

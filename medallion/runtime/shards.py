@@ -21,7 +21,7 @@ import orjson
 
 from medallion.core.config import DATASET_ROOT
 from medallion.core.pipeline import Stage
-from medallion.core.store import NotFound, Store
+from medallion.core.store_interface import NotFound, Store
 
 Item = tuple[int, dict, Any]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

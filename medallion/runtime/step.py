@@ -31,7 +31,16 @@ from medallion.core.config import RunContext
 from medallion.core.errors import StepFailed
 from medallion.core.pipeline import Stage
 from medallion.core.store import open_store
-from medallion.runtime import failures, freshness, leases, publish, quality, quality_hooks, shards
+from medallion.runtime import (
+    failures,
+    freshness,
+    leases,
+    publish,
+    quality,
+    quality_gates,
+    quality_hooks,
+    shards,
+)
 from medallion.runtime.progress import Progress
 from medallion.runtime.quality_hooks import CheckedWriter
 from medallion.runtime.rejects import REJECT_SCHEMA, reject_entry, url_of
@@ -58,7 +67,7 @@ class StepRun:
         self.date = args.date
         self.force = args.force
         self.warn_only = getattr(args, "warn_only", False)
-        self.quality_config = quality.load_config()
+        self.quality_config = quality_gates.load_config()
         self.contract = contracts.contract(stage.name)
         self.output_params = Path(args.output_params) if args.output_params else None
         self.version = version

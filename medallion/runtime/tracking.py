@@ -15,7 +15,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from medallion.core.store import LocalStore, Store
+from medallion.core.store_interface import Store
+from medallion.core.store_local import LocalStore
 
 EXPERIMENT = "html-classification"
 DIGEST_LIMIT = 36

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from medallion.core import datasets, pipeline
 from medallion.core.config import DATASET_ROOT, default_store
-from medallion.core.store import Store, open_store
+from medallion.core.store import open_store
+from medallion.core.store_interface import Store
 from medallion.runtime import quality
 from medallion.tools import lineage
 

@@ -20,7 +20,7 @@ from typing import Any
 from medallion.core import datasets, pipeline
 from medallion.core.config import DATASET_ROOT
 from medallion.core.errors import MedallionError
-from medallion.core.store import Store
+from medallion.core.store_interface import Store
 
 # Every dataset is published under this license unless the project decides otherwise.
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from medallion.core import datasets, pipeline, sidecar
 from medallion.core.config import DATASET_ROOT
-from medallion.core.store import AccessDenied, Store, StoreError, split_uri
+from medallion.core.store import split_uri
+from medallion.core.store_interface import AccessDenied, Store, StoreError
 
 MAIN_DATASETS = {stage.dataset for stage in pipeline.STAGES} | {"rejects.jsonl"}
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from medallion.core import datasets
 from medallion.core.config import DATASET_ROOT
-from medallion.core.store import Store, StoreError, split_uri
+from medallion.core.store import split_uri
+from medallion.core.store_interface import Store, StoreError
 
 
 @dataclass

@@ -23,7 +23,9 @@ from pathlib import Path
 
 from medallion.core import datasets, pipeline, sidecar
 from medallion.core.errors import StepFailed
-from medallion.core.store import LocalStore, Store, split_uri
+from medallion.core.store import split_uri
+from medallion.core.store_interface import Store
+from medallion.core.store_local import LocalStore
 from medallion.tools import lineage
 
 

@@ -1,0 +1,111 @@
+"""``medallion run``: the pipeline table executed in order on one machine, each stage exactly as its
+container would run it: the command's options, the options each stage gets, and running the stages."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import uuid
+
+from medallion.core import config, pipeline
+from medallion.runtime import failures
+from medallion.runtime.args import parse_date
+from medallion.runtime.failures import UsageError
+
+PIPELINE_WORKFLOW = "html-classification"
+
+
+def stage_argv(stage: pipeline.Stage, args: argparse.Namespace) -> list[str]:
+    """The command-line arguments a stage's container gets for this run: its parameters from the table."""
+    argv = ["--store", args.store, "--date", args.date]
+    for param in stage.params:
+        value = getattr(args, param.name.replace("-", "_"), None)
+        if value:
+            argv += [param.option, value]
+    if args.force:
+        argv.append("--force")
+    if getattr(args, "warn_only", False):
+        argv.append("--warn-only")
+    return argv
+
+
+def check_options(args: argparse.Namespace, stages: tuple[pipeline.Stage, ...]) -> None:
+    """The options and configuration files of the stages about to run, checked before the first one runs
+    (a typo costs a second, not the stages before the one that reads it): UsageError, exit 2."""
+    from medallion.runtime.quality_gates import QualityConfigError, load_config
+    from steps import annotation, text_normalization, url_normalization
+
+    names = {stage.name for stage in stages}
+    for param in (param for stage in stages for param in stage.params if param.enum):
+        value = getattr(args, param.name.replace("-", "_"), None)
+        if value and value not in param.enum:
+            raise UsageError(f"--{param.name} must be one of {', '.join(param.enum)}, got {value!r}")
+    if "url-normalization" in names and getattr(args, "dedup", None):
+        url_normalization.dedup_rules(args.dedup)
+    if "text-normalization" in names:
+        text_normalization.select_versions(text_normalization.default_config(), args.versions)
+    if "annotated" in names:
+        text_normalization.select_versions(
+            text_normalization.default_config(), args.annotate_version, "--annotate-version"
+        )
+        annotation.check_label_source(args.label_source)
+    try:
+        load_config()
+    except QualityConfigError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def run_pipeline(args: argparse.Namespace) -> int:
+    """Execute the pipeline table in order, each stage exactly as its container would run it."""
+    os.environ.setdefault("MEDALLION_WORKFLOW", PIPELINE_WORKFLOW)
+    os.environ.setdefault("MEDALLION_RUN_ID", f"local-{uuid.uuid4().hex[:12]}")
+    stages = pipeline.stages_until(args.until)
+    check_options(args, stages)
+    for stage in stages:
+        try:
+            code = run_stage(stage, stage_argv(stage, args), args.isolate)
+        except KeyboardInterrupt as exc:  # outside the stage's own handling (while it is imported, say)
+            raise exc if isinstance(exc, failures.Interrupted) else failures.Interrupted(stage.name) from None
+        if code != 0:
+            return code  # the stage said why, in one line; the later stages were not run
+    return 0
+
+
+def run_stage(stage: pipeline.Stage, argv: list[str], isolate: bool) -> int:
+    if not isolate:
+        return importlib.import_module(stage.module).main(argv)
+    child = subprocess.Popen([sys.executable, "-m", stage.module, *argv])
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        failures.shield()
+        if child.poll() is None:  # Ctrl-C reaches the child too; `kill -INT` of this process alone does not
+            child.send_signal(signal.SIGINT)  # (a second one is harmless: the child shields its cleanup)
+        code = child.wait()
+        if code == 0:  # it finished first: its dataset is committed, no later stage ran
+            raise failures.Interrupted(f"the stages after {stage.name}") from None
+        if code < 0:  # killed before it could say so itself
+            raise failures.Interrupted(stage.name) from None
+        return code
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return run_pipeline(args)
+
+
+def add_parser(sub, store_help: str) -> None:
+    run = sub.add_parser("run", help="run the stages for one daily batch in order")
+    run.add_argument("--store", default=config.default_store(), help=store_help)
+    run.add_argument("--date", required=True, type=parse_date, help="batch date, YYYY-MM-DD")
+    run.add_argument("--until", choices=pipeline.STAGE_NAMES, help="last stage to run (default: all)")
+    pipeline.add_stage_params(run)  # every stage parameter Argo exposes, from the pipeline table
+    run.add_argument("--force", action="store_true", help="rebuild datasets even when up to date")
+    run.add_argument("--isolate", action="store_true", help="run each stage in its own process")
+    run.add_argument(
+        "--warn-only", action="store_true", help="report failed quality gates instead of stopping"
+    )
+    run.set_defaults(func=cmd_run)
