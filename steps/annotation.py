@@ -105,6 +105,14 @@ def annotate(args) -> int:
     return 0
 
 
+def check_params(values: dict[str, str]) -> None:
+    """The stage's parameters (by Param name), checked before a pipeline run starts: UsageError."""
+    from steps.text_normalization import default_config, select_versions
+
+    select_versions(default_config(), values.get("annotate-version") or "", "--annotate-version")
+    check_label_source(values.get("label-source") or "")
+
+
 def replay(meta: dict, store, scratch) -> tuple[list[str], dict[str, str]]:
     """The arguments that repeat the run ``meta`` records (``medallion reproduce``): its version and the
     options of its label source, which brings what it needs into ``scratch`` (the API its label cache)."""

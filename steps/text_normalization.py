@@ -112,6 +112,11 @@ def normalized(
     yield from zip(positions(path, groups), rows, texts, strict=True)
 
 
+def check_params(values: dict[str, str]) -> None:
+    """The stage's parameters (by Param name), checked before a pipeline run starts: UsageError."""
+    select_versions(default_config(), values.get("versions") or "")
+
+
 def replay(meta: dict, store, scratch) -> tuple[list[str], dict[str, str]]:
     """The arguments that repeat the run ``meta`` records (``medallion reproduce``): its recorded rules,
     written as a one-version rule file into the scratch store's folder."""

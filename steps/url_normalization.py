@@ -243,6 +243,12 @@ def _keys(run: StepRun, records: Iterable[dict], min_title_words: int, content: 
             )
 
 
+def check_params(values: dict[str, str]) -> None:
+    """The stage's parameters (by Param name), checked before a pipeline run starts: UsageError."""
+    if values.get("dedup"):
+        dedup_rules(values["dedup"])
+
+
 def replay(meta: dict, store, scratch) -> tuple[list[str], dict[str, str]]:
     """The arguments that repeat the run ``meta`` records (``medallion reproduce``)."""
     params = meta["parameters"]

@@ -170,3 +170,22 @@ def test_annotation_from_label_studio_export(tmp_path, small_crawl):
     assert {"kind": "file", "uri": str(export.resolve())}.items() <= meta["sources"][0].items()
     again = run_cli("medallion", "labels", "export-tasks", "--store", store, "--date", DAY, "--out", str(out))
     assert json.loads(out.read_text())[0]["data"]["url"] == tasks[-2]["data"]["url"] and again.returncode == 0
+    # A team's own taxonomy: the labeling interface offers the configured categories, never the demo's.
+    import shutil
+
+    import yaml
+
+    from medallion.core.config import CONFIG_DIR
+
+    own = tmp_path / "own-config"
+    shutil.copytree(CONFIG_DIR, own)
+    gates = yaml.safe_load((own / "quality.yaml").read_text())
+    gates["categories"] = ["billing", "shipping"]
+    (own / "quality.yaml").write_text(yaml.safe_dump(gates))
+    env = {"MEDALLION_CONFIG_DIR": str(own)}
+    theirs = run_cli(
+        "medallion", "labels", "export-tasks", "--store", store, "--date", DAY, "--out", str(out), env=env
+    )
+    assert theirs.returncode == 0, theirs.stderr.decode()
+    interface = (tmp_path / "tasks.labeling-config.xml").read_text()
+    assert '<Choice value="billing"/>' in interface and "sports" not in interface

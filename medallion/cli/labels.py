@@ -8,6 +8,7 @@ from pathlib import Path
 from medallion.core import config, datasets, pipeline
 from medallion.core.store import open_store
 from medallion.runtime.args import parse_date
+from medallion.runtime.failures import UsageError
 
 
 def default_version() -> str:
@@ -19,8 +20,16 @@ def cmd_export_tasks(args: argparse.Namespace) -> int:
     """Documents of a text-normalization version that the gold layer has no label for yet."""
     import json
 
-    from medallion.demo.vocabulary import CATEGORIES
     from medallion.labeling.labelstudio import export_tasks, labeling_config
+    from medallion.runtime.quality_gates import load_config
+
+    quality = load_config()
+    if not quality.categories:
+        raise UsageError(
+            f"{quality.path} lists no categories: list the labels annotators may choose under "
+            "'categories:' (MEDALLION_CONFIG_DIR points at your own configuration)"
+        )
+    categories = list(quality.categories)
 
     store = open_store(args.store)
     source = datasets.Dataset.open(
@@ -34,10 +43,10 @@ def cmd_export_tasks(args: argparse.Namespace) -> int:
         annotated = datasets.Dataset.open(store, pipeline.dataset_key(pipeline.stage("annotated"), args.date))
         labeled = {row["url"] for row in annotated.records(columns=["url"])}
     todo = [row for row in source.records(columns=["url", "title", "text"]) if row["url"] not in labeled]
-    tasks = export_tasks(todo, CATEGORIES)
+    tasks = export_tasks(todo, categories)
     Path(args.out).write_text(json.dumps(tasks, ensure_ascii=False, indent=1))
     config_path = Path(args.out).with_suffix(".labeling-config.xml")
-    config_path.write_text(labeling_config(CATEGORIES))
+    config_path.write_text(labeling_config(categories))
     print(
         f"wrote {len(tasks):,} tasks to {args.out} ({len(labeled):,} documents already labeled); "
         f"labeling interface in {config_path}"

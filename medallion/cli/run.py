@@ -37,22 +37,17 @@ def check_options(args: argparse.Namespace, stages: tuple[pipeline.Stage, ...]) 
     """The options and configuration files of the stages about to run, checked before the first one runs
     (a typo costs a second, not the stages before the one that reads it): UsageError, exit 2."""
     from medallion.runtime.quality_gates import QualityConfigError, load_config
-    from steps import annotation, text_normalization, url_normalization
 
-    names = {stage.name for stage in stages}
-    for param in (param for stage in stages for param in stage.params if param.enum):
-        value = getattr(args, param.name.replace("-", "_"), None)
-        if value and value not in param.enum:
-            raise UsageError(f"--{param.name} must be one of {', '.join(param.enum)}, got {value!r}")
-    if "url-normalization" in names and getattr(args, "dedup", None):
-        url_normalization.dedup_rules(args.dedup)
-    if "text-normalization" in names:
-        text_normalization.select_versions(text_normalization.default_config(), args.versions)
-    if "annotated" in names:
-        text_normalization.select_versions(
-            text_normalization.default_config(), args.annotate_version, "--annotate-version"
-        )
-        annotation.check_label_source(args.label_source)
+    for stage in stages:
+        values = {param.name: getattr(args, param.name.replace("-", "_"), None) for param in stage.params}
+        for param in stage.params:
+            if param.enum and values[param.name] and values[param.name] not in param.enum:
+                raise UsageError(
+                    f"--{param.name} must be one of {', '.join(param.enum)}, got {values[param.name]!r}"
+                )
+        check = getattr(importlib.import_module(stage.module), "check_params", None)
+        if check is not None:  # the stage's own checks of its values and the files they name
+            check(values)
     try:
         load_config()
     except QualityConfigError as exc:

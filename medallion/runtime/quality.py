@@ -36,11 +36,10 @@ from medallion.transforms.urls import InvalidURL, canonicalize
 GOLD_SAMPLE_KEY = f"{config.DATASET_ROOT}/reference/gold-sample.json"
 
 
-def _text_column(kind: str) -> str | None:
-    """The column a dataset's text is about (``Stage.text_column``); None for a stage without one and for
-    a step's extra outputs, which are not stages (label-issues)."""
+def _stage(kind: str) -> pipeline.Stage | None:
+    """The stage a dataset kind is; None for a step's extra outputs, which are not stages (label-issues)."""
     try:
-        return pipeline.stage(kind).text_column or None
+        return pipeline.stage(kind)
     except KeyError:
         return None
 
@@ -69,7 +68,9 @@ class Profile:
         self.keys_only = keys_only
         self.track_titles = titles  # only worth the memory when there are titles to compare with
         self.end = end_of_day(date)
-        self.text_column = _text_column(kind)
+        stage = _stage(kind)
+        self.text_column = (stage.text_column or None) if stage else None  # the column its text is about
+        self.canonical_urls = stage is None or stage.layer != "bronze"  # bronze holds URLs as crawled
         self.rows = 0
         self.urls: set[int] = set()
         self.url_duplicates = 0
@@ -131,8 +132,7 @@ class Profile:
             canonical = canonicalize(url)
         except InvalidURL:
             return False
-        # Bronze holds URLs as crawled; every later layer must hold the canonical form.
-        return self.kind == "raw" or canonical == url
+        return canonical == url or not self.canonical_urls
 
     def _add_timestamp(self, value: Any) -> None:
         if value is None:
