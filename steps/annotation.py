@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from medallion.core import columns, pipeline
+from medallion.core import columns, config, pipeline
 from medallion.labeling import sources
 from medallion.labeling.sources import LabelSource, Unlabeled
 from medallion.runtime.args import step_parser
@@ -106,10 +106,21 @@ def annotate(args) -> int:
 
 
 def check_params(values: dict[str, str]) -> None:
-    """The stage's parameters (by Param name), checked before a pipeline run starts: UsageError."""
-    from steps.text_normalization import default_config, select_versions
+    """The stage's parameters (by Param name), checked before a pipeline run starts: UsageError.
 
-    select_versions(default_config(), values.get("annotate-version") or "", "--annotate-version")
+    The version is looked up among the rule sets' names only: the text-normalization stage, which runs
+    before this one, checks the rule file itself (and this stage's image carries no normalization rules)."""
+    import yaml
+
+    path, version = config.rule_sets_path(), values.get("annotate-version") or ""
+    try:
+        configured = list((yaml.safe_load(path.read_text()) or {}).get("versions") or {})
+    except (OSError, yaml.YAMLError, AttributeError):
+        configured = None  # unreadable: text-normalization's own check says why
+    if version and configured is not None and version not in configured:
+        raise UsageError(
+            f"--annotate-version: unknown version(s) {version} in {path}; configured: {', '.join(configured)}"
+        )
     check_label_source(values.get("label-source") or "")
 
 

@@ -33,10 +33,6 @@ def _schema():
     return columns.schema(NAMES)
 
 
-def default_config() -> Path:
-    return config.config_dir() / "text-normalization.yaml"
-
-
 def normalize_record(record: dict, specs: tuple) -> str:
     """The pure core: an html-parsing row's title and content in, the normalized ``text`` out."""
     return _compiled(specs)(f"{record['title']}\n\n{record['content']}")
@@ -80,7 +76,7 @@ def select_versions(path: Path, wanted: str, option: str = "--versions") -> dict
 
 
 def normalize(args) -> int:
-    versions = select_versions(Path(args.config) if args.config else default_config(), args.versions)
+    versions = select_versions(Path(args.config) if args.config else config.rule_sets_path(), args.versions)
     workers = args.workers or config.worker_count()
     for version, specs in versions.items():
         run_version(args, version, specs, workers)
@@ -114,7 +110,7 @@ def normalized(
 
 def check_params(values: dict[str, str]) -> None:
     """The stage's parameters (by Param name), checked before a pipeline run starts: UsageError."""
-    select_versions(default_config(), values.get("versions") or "")
+    select_versions(config.rule_sets_path(), values.get("versions") or "")
 
 
 def replay(meta: dict, store, scratch) -> tuple[list[str], dict[str, str]]:

@@ -38,6 +38,11 @@ def config_dir() -> Path:
     return Path(os.environ.get("MEDALLION_CONFIG_DIR") or CONFIG_DIR)
 
 
+def rule_sets_path() -> Path:
+    """The text-normalization rule sets: ``text-normalization.yaml`` in the configuration folder."""
+    return config_dir() / "text-normalization.yaml"
+
+
 @dataclass(frozen=True)
 class RunContext:
     """Who is running a step: the workflow name and run id recorded in every sidecar."""

@@ -19,7 +19,7 @@ from medallion.core import datasets, pipeline
 from medallion.core.config import DATASET_ROOT, default_store
 from medallion.core.store import open_store
 from medallion.core.store_interface import Store
-from medallion.runtime import quality
+from medallion.runtime.quality_gates import DIMENSIONS
 from medallion.tools import lineage
 
 CSS = """
@@ -172,7 +172,7 @@ class Catalog:
     def _quality(self, report: dict) -> str:
         gates = {g["check"]: g for g in report.get("gates", [])}
         rows = []
-        for dimension in (*quality.DIMENSIONS, "drift"):
+        for dimension in (*DIMENSIONS, "drift"):
             section = report.get(dimension) or {}
             if section.get("measured") is False:
                 rows.append([dimension, "(not measured)", "", "", _e(section.get("why", ""))])
