@@ -91,7 +91,7 @@ def annotate(args) -> int:
             return 0
         documents = run.input("text-normalization")
         run.start(total=documents.rows)
-        for line in source.prepare(run.store, documents, run.quality_config.categories):
+        for line in source.prepare(run.store, documents, run.taxonomy):
             print(f"[{run.label}] {line}", flush=True)
         for position, row in run.rows("text-normalization", columns=list(KEEP)):
             labeled = annotated(source, row)

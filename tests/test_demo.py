@@ -116,3 +116,26 @@ def test_reproduce_replays_every_stage_param_from_the_sidecar(demo, tmp_path):
     assert argv[argv.index("--version") + 1] == "v2" and argv[argv.index("--label-source") + 1] == "api"
     assert env == {"LABELER_NAME": "reference-labeler", "LABELER_URL": ""}
     assert any(LocalStore(tmp_path).list(pipeline.LABEL_CACHE_ROOT + "/")), "the label cache was not brought"
+
+
+def test_reproduce_labels_under_the_recorded_taxonomy(demo, tmp_path):
+    """The sidecar holds the whole label set: a reproduction uses it, whatever the configuration says now."""
+    import shutil
+
+    import yaml
+
+    from medallion.core.config import CONFIG_DIR
+
+    store, env, _root = demo
+    own = tmp_path / "own"
+    shutil.copytree(CONFIG_DIR, own)
+    labels = [{"name": name, "description": f"about {name}"} for name in ("billing", "shipping")]
+    (own / "taxonomy.yaml").write_text(yaml.safe_dump({"categories": labels}))
+    meta = datasets.read_meta(open_store(store), pipeline.dataset_key(pipeline.stage("annotated"), DAY))
+    assert [c["name"] for c in meta["taxonomy"]["categories"]][:2] == ["business", "health"]
+    reproduced = run_cli(
+        "medallion", "reproduce", annotated_uri(store), "--scratch", str(tmp_path / "s"),
+        env={**env, "MEDALLION_CONFIG_DIR": str(own)},
+    )  # fmt: skip
+    out = reproduced.stdout.decode()
+    assert reproduced.returncode == 0 and "identical: " in out, out[-2000:] + reproduced.stderr.decode()

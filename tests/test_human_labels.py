@@ -179,9 +179,8 @@ def test_annotation_from_label_studio_export(tmp_path, small_crawl):
 
     own = tmp_path / "own-config"
     shutil.copytree(CONFIG_DIR, own)
-    gates = yaml.safe_load((own / "quality.yaml").read_text())
-    gates["categories"] = ["billing", "shipping"]
-    (own / "quality.yaml").write_text(yaml.safe_dump(gates))
+    labels = [{"name": name, "description": f"about {name}"} for name in ("billing", "shipping")]
+    (own / "taxonomy.yaml").write_text(yaml.safe_dump({"categories": labels}))
     env = {"MEDALLION_CONFIG_DIR": str(own)}
     theirs = run_cli(
         "medallion", "labels", "export-tasks", "--store", store, "--date", DAY, "--out", str(out), env=env

@@ -9,18 +9,19 @@ import json
 import pytest
 from conftest import build
 
-from medallion.core import datasets, pipeline
+from medallion.core import datasets, pipeline, taxonomy
+from medallion.core.config import ConfigError
 from medallion.core.errors import StepFailed
 from medallion.core.store import open_store
 from medallion.core.store_local import LocalStore
 from medallion.labeling import sources
-from medallion.labeling.api import Label, LabelCache, labeler_id, text_key
+from medallion.labeling.api import CACHE_ROOT, Label, LabelCache, labeler_id, text_key
 from medallion.labeling.sources import Identity, Labeled, LabelSource, LabelSourceError, Unlabeled
 from medallion.runtime.failures import UsageError
 from steps import annotation
 
 DAY = "2026-11-23"
-CATEGORIES = ("health", "sports")
+TAXONOMY = taxonomy.load()  # the default: the demo's six categories
 
 
 class Rows:
@@ -37,7 +38,15 @@ ROWS = [
     {"url": "https://a.example/1", "text": "the striker scored"},
     {"url": "https://a.example/2", "text": "a vaccine trial"},
     {"url": "https://a.example/3", "text": "nothing to say"},
+    {"url": "https://a.example/4", "text": "a recipe for soup"},
 ]
+
+
+def taxonomy_file(folder, names: tuple[str, ...]):
+    """``folder``/taxonomy.yaml holding only ``names``."""
+    file = folder / "taxonomy.yaml"
+    file.write_text(json.dumps({"categories": [{"name": n, "description": f"About {n}."} for n in names]}))
+    return file
 
 
 def api_options(**given) -> argparse.Namespace:
@@ -68,7 +77,7 @@ def vote(who: int, choice: str) -> dict:
     return {"completed_by": who, "result": [{"type": "choices", "value": {"choices": [choice]}}]}
 
 
-def test_label_studio_labels_plain_rows_against_the_configured_categories(tmp_path):
+def test_label_studio_labels_plain_rows_against_the_taxonomy(tmp_path):
     export = tmp_path / "export.json"
     export.write_text(
         json.dumps(
@@ -81,25 +90,24 @@ def test_label_studio_labels_plain_rows_against_the_configured_categories(tmp_pa
     source = sources.create(f"label-studio:{export}", argparse.Namespace(gold=None))
     identity = source.identify("v2", None, force=False)
     assert identity.params["label_source"] == "label-studio" and identity.source["kind"] == "file"
-    with pytest.raises(StepFailed, match="lists no categories"):
-        source.prepare(None, Rows(ROWS), ())
-    source.prepare(None, Rows(ROWS), CATEGORIES)
+    source.prepare(None, Rows(ROWS), TAXONOMY)
     assert source.label(ROWS[0]) == Labeled("sports", 0.6667, 3, "label-studio")
-    # 'cooking' is not a configured category: that document is unlabeled, its choice counted as invalid
+    # 'cooking' is not in the taxonomy: that document is unlabeled, its choice counted as invalid
     assert source.label(ROWS[1]) == Unlabeled("no-human-label", "no annotator labeled this document")
     stats = source.statistics()
-    assert stats["human_labels"]["invalid"] == 1 and stats["human_labels"]["unlabeled_documents"] == 2
+    assert stats["human_labels"]["invalid"] == 1 and stats["human_labels"]["unlabeled_documents"] == 3
 
 
 def test_api_labels_from_the_cache_need_no_api_and_keep_the_committed_labeler(tmp_path, monkeypatch):
     for name, value in {"LABELER_NAME": "acme", "LABELER_URL": "", "LABELER_TOKEN": ""}.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.delenv("MEDALLION_CONFIG_DIR", raising=False)
     store = open_store(f"file://{tmp_path}")
-    cache = LabelCache(store, labeler_id("acme"))
+    cache = LabelCache(store, labeler_id("acme"), TAXONOMY.sha1)
     cache.add(
         {text_key(ROWS[0]["text"]): Label("sports", 0.9), text_key(ROWS[1]["text"]): Label("health", 0.8)}
     )
-    cache.add({text_key(ROWS[2]["text"]): Label(None, 0.0)})
+    cache.add({text_key(ROWS[2]["text"]): Label(None, 0.0), text_key(ROWS[3]["text"]): Label("cooking", 0.7)})
     source = sources.create("api", api_options())
     committed = {
         "stage": {"name": "annotated"},
@@ -109,28 +117,54 @@ def test_api_labels_from_the_cache_need_no_api_and_keep_the_committed_labeler(tm
     with pytest.raises(StepFailed, match="committed with labels of 'other'.*LABELER_NAME=other"):
         source.identify("v2", committed, force=False)
     identity = source.identify("v2", committed, force=True)
-    assert identity.params == {"version": "v2", "label_source": "api", "labeler": "acme"}
+    assert identity.params == {
+        "version": "v2",
+        "label_source": "api",
+        "labeler": "acme",
+    }
+    assert identity.process[0]["params"]["taxonomy"] == TAXONOMY.sha1
     assert identity.source == {"uri": "labeler:acme", "kind": "api"}  # no URL set: none recorded
-    assert source.prepare(store, Rows(ROWS), CATEGORIES) == []  # all cached: LABELER_URL is not needed
+    assert source.prepare(store, Rows(ROWS), TAXONOMY) == []  # all cached: LABELER_URL is not needed
     assert [annotation.annotated(source, row).get("category") for row in ROWS[:2]] == ["sports", "health"]
     assert annotation.annotated(source, ROWS[2]).reason == "unlabelable"
+    # a cached answer outside the taxonomy is never taken for a label
+    assert source.label(ROWS[3]) == Unlabeled(
+        "category-outside-taxonomy",
+        f"the labeling API answered 'cooking', which is not in the taxonomy ({', '.join(TAXONOMY.names)})",
+    )
     stats = source.statistics()
-    assert stats["labeling"]["paid"] == 0 and stats["labeling"]["cached"] == 3
+    assert stats["labeling"]["paid"] == 0 and stats["labeling"]["cached"] == 4
     assert stats["categories"] == {"health": 1, "sports": 1}
-    assert source.summary() == ["labeling: 0 documents paid for, 3 from the cache, 0 requests, 0 retries"]  # fmt: skip
+    assert source.summary() == ["labeling: 0 documents paid for, 4 from the cache, 0 requests, 0 retries"]  # fmt: skip
+    # Under another taxonomy nothing of this is cached: the API is needed (and not set).
+    other = taxonomy.load(taxonomy_file(tmp_path, ("sports", "health")))
+    with pytest.raises(StepFailed, match="changed while the step ran"):
+        source.prepare(store, Rows(ROWS), other)
+    monkeypatch.setenv("MEDALLION_CONFIG_DIR", str(tmp_path))
+    theirs = sources.create("api", api_options())
+    assert theirs.identify("v2", None, force=False).process[0]["params"]["taxonomy"] == other.sha1
+    with pytest.raises(ConfigError, match="LABELER_URL"):
+        theirs.prepare(store, Rows(ROWS), other)
 
 
 def test_each_source_replays_its_recorded_run(tmp_path):
     store, scratch = open_store(f"file://{tmp_path / 'store'}"), LocalStore(tmp_path / "scratch")
-    LabelCache(store, labeler_id("acme")).add({text_key("t"): Label("sports", 0.9)})
-    LabelCache(store, labeler_id("other")).add({text_key("t"): Label("health", 0.9)})
-    paid = {"parameters": {"version": "v2", "label_source": "api", "labeler": "acme"}, "sources": []}
+    other = "0" * 40  # another taxonomy's SHA1
+    LabelCache(store, labeler_id("acme"), TAXONOMY.sha1).add({text_key("t"): Label("sports", 0.9)})
+    LabelCache(store, labeler_id("acme"), other).add({text_key("t"): Label("health", 0.9)})
+    LabelCache(store, labeler_id("other"), TAXONOMY.sha1).add({text_key("t"): Label("health", 0.9)})
+    params = {"version": "v2", "label_source": "api", "labeler": "acme"}
+    paid = {"dataset": "annotated", "parameters": params, "sources": [], "taxonomy": TAXONOMY.describe()}
     argv, env = annotation.replay(paid, store, scratch)
     assert argv == ["--version", "v2", "--label-source", "api"]
     assert env == {"LABELER_NAME": "acme", "LABELER_URL": ""}  # the cache answers: nothing is paid
-    assert (
-        LabelCache(scratch, labeler_id("acme")).labels and not LabelCache(scratch, labeler_id("other")).labels
-    )
+    # only the recorded labeler's labels under the recorded taxonomy are brought
+    assert LabelCache(scratch, labeler_id("acme"), TAXONOMY.sha1).labels == {
+        text_key("t"): Label("sports", 0.9)
+    }
+    assert [key.split("/")[-2] for key in scratch.list(CACHE_ROOT + "/")] == [TAXONOMY.sha1[:16]]
+    with pytest.raises(StepFailed, match="before labels were cached per taxonomy"):
+        annotation.replay({**paid, "taxonomy": None}, store, scratch)
     human = {
         "parameters": {"version": "v1", "label_source": "label-studio"},
         "sources": [{"uri": "/exports/x.json", "kind": "file"}, {"uri": "s3://b/k", "kind": "dataset"}],
@@ -163,7 +197,7 @@ class KeywordLabels(LabelSource):
             process=[{"name": "keyword", "description": "A keyword rule.", "params": {"word": self.word}}],
         )
 
-    def prepare(self, store, documents, categories):
+    def prepare(self, store, documents, taxonomy):
         return [f"labeling by the keyword {self.word!r}"]
 
     def label(self, row):

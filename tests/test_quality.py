@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
+from medallion.core import taxonomy
 from medallion.runtime import quality, quality_drift, quality_gates
 
 DAY = "2026-11-23"
@@ -41,6 +42,7 @@ def measure(rows, kind="text-normalization", upstream_rows=(), gold=None, histor
         upstream=upstream if upstream_rows else None,
         upstream_name="file:///upstream" if upstream_rows else None,
         quality_config=CONFIG,
+        categories=taxonomy.load().names,
         gold=gold,
         gold_why="no gold-standard sample configured",
         history=list(history),

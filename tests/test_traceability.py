@@ -198,6 +198,7 @@ def test_the_catalog_renders_in_a_browser_without_errors_and_its_links_resolve(b
     assert graph.size["height"] > 500 and len(graph.find_elements(By.CSS_SELECTOR, "g.node")) == 9
     shown = browser.find_element(By.TAG_NAME, "body").text
     assert "Quality (passed)" in shown and "accuracy" in shown
+    assert "business, health, politics, science, sports, technology (medallion/config/taxonomy.yaml" in shown
     browser.get((out / "batches" / f"{DAY}.html").as_uri())
     assert "Text-normalization versions side by side (v1, v2)" in browser.page_source
     assert len(browser.find_elements(By.CSS_SELECTOR, ".side div")) == 8  # four documents, two versions

@@ -17,7 +17,7 @@ from medallion.core import config, datasets, pipeline, sidecar
 from medallion.core.config import ConfigError
 from medallion.core.store import open_store
 from medallion.core.store_interface import Store
-from medallion.runtime.args import parse_date
+from medallion.runtime.args import add_config_dir, parse_date
 from medallion.tools.inventory import print_summary
 
 
@@ -135,6 +135,7 @@ def _sha1_of(store: Store, key: str) -> str:
 def add_parser(sub, store_help: str) -> None:
     demo = sub.add_parser("demo", help="generate a synthetic crawl, run the whole pipeline, show the results")
     demo.add_argument("--store", default=config.default_store(), help=store_help)
+    add_config_dir(demo)
     demo.add_argument("--date", type=parse_date, default=yesterday(), help="batch date (default: yesterday)")
     demo.add_argument("--documents", type=int, default=1000, help="articles in the synthetic crawl")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the synthetic crawl")

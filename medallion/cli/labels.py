@@ -8,7 +8,6 @@ from pathlib import Path
 from medallion.core import config, datasets, pipeline
 from medallion.core.store import open_store
 from medallion.runtime.args import parse_date
-from medallion.runtime.failures import UsageError
 
 
 def default_version() -> str:
@@ -20,16 +19,10 @@ def cmd_export_tasks(args: argparse.Namespace) -> int:
     """Documents of a text-normalization version that the gold layer has no label for yet."""
     import json
 
+    from medallion.core import taxonomy
     from medallion.labeling.labelstudio import export_tasks, labeling_config
-    from medallion.runtime.quality_gates import load_config
 
-    quality = load_config()
-    if not quality.categories:
-        raise UsageError(
-            f"{quality.path} lists no categories: list the labels annotators may choose under "
-            "'categories:' (MEDALLION_CONFIG_DIR points at your own configuration)"
-        )
-    categories = list(quality.categories)
+    categories = list(taxonomy.load().names)
 
     store = open_store(args.store)
     source = datasets.Dataset.open(

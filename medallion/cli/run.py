@@ -11,9 +11,9 @@ import subprocess
 import sys
 import uuid
 
-from medallion.core import config, pipeline
+from medallion.core import config, pipeline, taxonomy
 from medallion.runtime import failures
-from medallion.runtime.args import parse_date
+from medallion.runtime.args import add_config_dir, parse_date
 from medallion.runtime.failures import UsageError
 
 PIPELINE_WORKFLOW = "html-classification"
@@ -50,7 +50,9 @@ def check_options(args: argparse.Namespace, stages: tuple[pipeline.Stage, ...]) 
             check(values)
     try:
         load_config()
-    except QualityConfigError as exc:
+        if any(stage.labeled for stage in stages):
+            taxonomy.load()
+    except (QualityConfigError, taxonomy.TaxonomyError) as exc:
         raise UsageError(str(exc)) from exc
 
 
@@ -95,6 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def add_parser(sub, store_help: str) -> None:
     run = sub.add_parser("run", help="run the stages for one daily batch in order")
     run.add_argument("--store", default=config.default_store(), help=store_help)
+    add_config_dir(run)
     run.add_argument("--date", required=True, type=parse_date, help="batch date, YYYY-MM-DD")
     run.add_argument("--until", choices=pipeline.STAGE_NAMES, help="last stage to run (default: all)")
     pipeline.add_stage_params(run)  # every stage parameter Argo exposes, from the pipeline table

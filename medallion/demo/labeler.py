@@ -1,9 +1,12 @@
 """A reference implementation of the labeling API (``schemas/labeling-api.openapi.yaml``).
 
-``medallion labeler serve --port N`` runs it for the demo, the tests and the cluster. It categorizes by
-a transparent keyword lexicon over the demo's categories, flips a seeded share of labels (``--noise``) so
-that label cleaning has something to find, and can be made slow, flaky or rate-limited to exercise the
-client. The bearer token comes from ``LABELER_TOKEN``; it is never printed.
+``medallion labeler serve --port N`` runs it for the demo, the tests and the cluster. It answers within
+the categories each request names, scoring them with a transparent keyword lexicon that knows only the
+demo's six (a category it has no keywords for scores zero: the lexicon is a demo, not a labeler). It flips
+a seeded share of labels (``--noise``) so that label cleaning has something to find, can be made slow,
+flaky or rate-limited to exercise the client, and can answer a seeded share of documents with a category
+outside the request (``--stray-rate``), as a misbehaving service would. The bearer token comes from
+``LABELER_TOKEN``; it is never printed.
 """
 
 from __future__ import annotations
@@ -17,41 +20,69 @@ import os
 import random
 import threading
 import time
-from collections import Counter
+from collections.abc import Sequence
 
 from medallion.core.config import ConfigError
-from medallion.demo.vocabulary import CATEGORIES, CATEGORY_KEYWORDS
+from medallion.demo.vocabulary import CATEGORY_KEYWORDS
 from medallion.runtime import failures
 
 MAX_BATCH = 256
 
 
-def categorize(text: str) -> tuple[str | None, float]:
-    """The lexicon categorizer: the category whose keywords occur most; None when none occurs."""
+def categorize(text: str, categories: Sequence[str]) -> tuple[str | None, float]:
+    """The lexicon categorizer: of ``categories``, the one whose keywords occur most (a tie goes to the one
+    listed first); None when none occurs."""
     lowered = text.lower()
-    counts = Counter(
-        {
-            category: sum(lowered.count(word) for word in words)
-            for category, words in CATEGORY_KEYWORDS.items()
-        }
-    )
-    total = sum(counts.values())
+    counts = [sum(lowered.count(word) for word in CATEGORY_KEYWORDS.get(c, ())) for c in categories]
+    total = sum(counts)
     if not total:
         return None, 0.0
-    category, hits = min(counts.items(), key=lambda item: (-item[1], item[0]))
-    return category, round(hits / total, 4)
+    best = max(range(len(counts)), key=lambda i: (counts[i], -i))
+    return categories[best], round(counts[best] / total, 4)
 
 
-def noisy(doc_id: str, text: str, category: str | None, noise: float, seed: int) -> str | None:
-    """Flip the label of a seeded share of documents, the same way every time a document is asked about."""
-    if category is None or noise <= 0:
+def _draw(salt: str, seed: int, text: str) -> tuple[float, int]:
+    """A seeded draw in [0, 1) and a byte for a document: the same every time it is asked about."""
+    digest = hashlib.sha1(f"{salt}{seed}:{text}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64, digest[8]
+
+
+def noisy(text: str, category: str | None, categories: Sequence[str], noise: float, seed: int) -> str | None:
+    """Flip the label of a seeded share of documents to another of ``categories``."""
+    others = [c for c in categories if c != category]
+    if category is None or noise <= 0 or not others:
         return category
-    digest = hashlib.sha1(f"{seed}:{text}".encode()).digest()
-    draw = int.from_bytes(digest[:8], "big") / 2**64
-    if draw >= noise:
-        return category
-    others = [c for c in CATEGORIES if c != category]
-    return others[digest[8] % len(others)]
+    draw, byte = _draw("", seed, text)
+    return others[byte % len(others)] if draw < noise else category
+
+
+def stray(text: str, rate: float, seed: int) -> bool:
+    """Whether this document's answer names a category outside the request (a seeded share ``rate``)."""
+    return rate > 0 and _draw("stray:", seed, text)[0] < rate
+
+
+def requested_names(body: object) -> list[str]:
+    """The category names of a request's ``categories``: a ValueError saying what is wrong."""
+    categories = body.get("categories") if isinstance(body, dict) else None
+    if categories is None:
+        raise ValueError(
+            "categories is required: the taxonomy to answer within, a list of {name, description}"
+        )
+    if not isinstance(categories, list) or len(categories) < 2:
+        raise ValueError("categories must be a list of at least two {name, description}")
+    names = []
+    for number, entry in enumerate(categories, 1):
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("name"), str)
+            and entry["name"]
+            and isinstance(entry.get("description"), str)
+        ):
+            raise ValueError(f"category {number} must be an object with a string name and description")
+        if entry["name"] in names:
+            raise ValueError(f"category {entry['name']!r} is listed twice")
+        names.append(entry["name"])
+    return names
 
 
 class Service:
@@ -65,6 +96,8 @@ class Service:
         error_rate: float = 0.0,
         rate_limit: int = 0,
         seed: int = 0,
+        stray_rate: float = 0.0,
+        stray_category: str = "unlisted",
     ):
         self.token = token
         self.noise = noise
@@ -72,6 +105,8 @@ class Service:
         self.error_rate = error_rate
         self.rate_limit = rate_limit
         self.seed = seed
+        self.stray_rate = stray_rate
+        self.stray_category = stray_category
         self.lock = threading.Lock()
         self.documents = 0
         self.requests = 0
@@ -100,17 +135,15 @@ class Service:
         with self.lock:
             return self.faults.random() < self.error_rate
 
-    def categorize_batch(self, documents: list[dict]) -> list[dict]:
+    def categorize_batch(self, documents: list[dict], categories: list[str]) -> list[dict]:
         results = []
         for doc in documents:
-            category, confidence = categorize(doc["text"])
-            results.append(
-                {
-                    "id": doc["id"],
-                    "category": noisy(doc["id"], doc["text"], category, self.noise, self.seed),
-                    "confidence": confidence,
-                }
-            )
+            text = doc["text"]
+            category, confidence = categorize(text, categories)
+            category = noisy(text, category, categories, self.noise, self.seed)
+            if stray(text, self.stray_rate, self.seed):
+                category = self.stray_category
+            results.append({"id": doc["id"], "category": category, "confidence": confidence})
         with self.lock:
             self.documents += len(documents)
             self.requests += 1
@@ -162,7 +195,9 @@ def handler_for(service: Service):
             if service.error_rate and service.fail_now():
                 return self._send(503, {"error": "temporarily unavailable (injected)"})
             try:
-                documents = json.loads(raw)["documents"]
+                body = json.loads(raw)
+                categories = requested_names(body)
+                documents = body["documents"]
                 if not isinstance(documents, list) or not documents:
                     raise ValueError("documents must be a non-empty list")
                 if not all(
@@ -174,7 +209,7 @@ def handler_for(service: Service):
                 return self._send(400, {"error": f"bad request: {exc}"})
             if len(documents) > MAX_BATCH:
                 return self._send(413, {"error": f"at most {MAX_BATCH} documents per request"})
-            return self._send(200, {"results": service.categorize_batch(documents)})
+            return self._send(200, {"results": service.categorize_batch(documents, categories)})
 
         def log_message(self, fmt, *args):
             pass  # quiet: request lines would only repeat what the client reports
@@ -188,14 +223,24 @@ def serve(args: argparse.Namespace) -> int:
         raise ConfigError(
             "LABELER_TOKEN is not set: the service needs the bearer token its clients will send"
         )
-    service = Service(token, args.noise, args.latency_ms, args.error_rate, args.rate_limit, args.seed)
+    service = Service(
+        token,
+        args.noise,
+        args.latency_ms,
+        args.error_rate,
+        args.rate_limit,
+        args.seed,
+        args.stray_rate,
+        args.stray_category,
+    )
     try:
         server = http.server.ThreadingHTTPServer((args.host, args.port), handler_for(service))
     except OSError as exc:
         raise ConfigError(f"cannot serve on {args.host}:{args.port}: {failures.describe(exc)}") from exc
     print(
         f"labeling service on http://{args.host}:{server.server_port} (noise {args.noise}, latency "
-        f"{args.latency_ms} ms, error rate {args.error_rate}, rate limit {args.rate_limit or 'none'}/s)",
+        f"{args.latency_ms} ms, error rate {args.error_rate}, rate limit {args.rate_limit or 'none'}/s, "
+        f"stray rate {args.stray_rate})",
         flush=True,
     )
     try:
@@ -223,5 +268,12 @@ def add_parser(sub) -> None:
     run.add_argument("--latency-ms", type=int, default=0, help="added to every categorization request")
     run.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 503")
     run.add_argument("--rate-limit", type=int, default=0, help="requests per second before 429 (0: none)")
+    run.add_argument(
+        "--stray-rate",
+        type=float,
+        default=0.0,
+        help="share of answers naming --stray-category, outside the request's categories (seeded per document)",
+    )
+    run.add_argument("--stray-category", default="unlisted", help="what a stray answer names")
     run.add_argument("--seed", type=int, default=0)
     run.set_defaults(func=serve)

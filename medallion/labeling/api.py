@@ -1,8 +1,14 @@
 """The client of the paid labeling API: batches, bounded concurrency, retries, a label cache, a budget.
 
 Paid calls are precious, so:
-- every document's label is cached in the store, keyed by the labeler's name and the SHA1 of the text sent, and
-  written after each successful batch: a re-run, a ``--force`` rebuild or a resumed run never pays twice;
+- every request names the taxonomy's categories (name, description, examples): one labeling service serves
+  several projects, each asking within its own label set;
+- every document's label is cached in the store, keyed by the labeler's name, the taxonomy's SHA1 (the same
+  text asked under another taxonomy is another question) and the SHA1 of the text sent, and written after
+  each successful batch: a re-run, a ``--force`` rebuild or a resumed run never pays twice;
+- the answer is cached as given, even one naming a category outside the taxonomy (it was paid for): whoever
+  reads a label checks it against the taxonomy (``Label.outside``), so such an answer is quarantined on
+  every run, never taken for a label, and never paid for twice;
 - 429 answers are retried after their ``Retry-After``; 5xx answers, timeouts and refused connections with
   exponential backoff and jitter; after ``max_retries`` the run stops with a clear message and keeps
   what it paid for;
@@ -27,6 +33,7 @@ import orjson
 from medallion.core.errors import MedallionError
 from medallion.core.pipeline import LABEL_CACHE_ROOT
 from medallion.core.store_interface import Store
+from medallion.core.taxonomy import Taxonomy
 
 CACHE_ROOT = LABEL_CACHE_ROOT
 
@@ -43,6 +50,10 @@ class BudgetExhausted(LabelingFailed):
 class Label:
     category: str | None
     confidence: float
+
+    def outside(self, names: Sequence[str]) -> bool:
+        """True when the answer names a category that is not one of ``names`` (None is no answer)."""
+        return self.category is not None and self.category not in names
 
 
 @dataclass
@@ -69,12 +80,31 @@ def labeler_id(name: str) -> str:
     return hashlib.sha1(name.encode()).hexdigest()[:16]
 
 
-class LabelCache:
-    """Labels already paid for, per labeler, as JSON Lines objects in the store (one per paid batch)."""
+def cache_prefix(labeler: str, taxonomy_sha1: str) -> str:
+    """Where the labels one labeler (``labeler_id``) gave under one taxonomy (its SHA1) are cached."""
+    return f"{CACHE_ROOT}/{labeler}/{taxonomy_sha1[:16]}/"
 
-    def __init__(self, store: Store, labeler: str):
+
+def request_categories(taxonomy: Taxonomy) -> list[dict]:
+    """The taxonomy as the request's ``categories`` (schemas/labeling-api.openapi.yaml), in order."""
+    return [
+        {
+            "name": c.name,
+            "description": c.description,
+            **({"examples": list(c.examples)} if c.examples else {}),
+        }
+        for c in taxonomy.categories
+    ]
+
+
+class LabelCache:
+    """Labels already paid for, per labeler and taxonomy, as JSON Lines objects in the store (one per paid
+    batch). The answers are kept as given: check them with ``Label.outside``."""
+
+    def __init__(self, store: Store, labeler: str, taxonomy_sha1: str):
         self.store = store
-        self.prefix = f"{CACHE_ROOT}/{labeler}/"
+        self.taxonomy_sha1 = taxonomy_sha1
+        self.prefix = cache_prefix(labeler, taxonomy_sha1)
         self.labels: dict[str, Label] = {}
         for key in store.list(self.prefix):
             for line in store.read_bytes(key).splitlines():
@@ -105,6 +135,7 @@ class LabelCache:
 class LabelingClient:
     url: str
     token: str
+    taxonomy: Taxonomy  # its categories go with every request
     batch_size: int = 32
     concurrency: int = 4
     timeout: float = 10.0
@@ -120,9 +151,13 @@ class LabelingClient:
     def endpoint(self) -> str:
         return self.url.rstrip("/") + "/v1/document-categorization"
 
+    def request_body(self, documents: list[dict]) -> dict:
+        """A CategorizationRequest (schemas/labeling-api.openapi.yaml): the taxonomy and ``documents``."""
+        return {"categories": request_categories(self.taxonomy), "documents": documents}
+
     def _post(self, documents: list[dict]) -> list[dict]:
         """One batch, retried until it succeeds or the retries run out."""
-        body = json.dumps({"documents": documents}).encode()
+        body = json.dumps(self.request_body(documents)).encode()
         last = ""
         for attempt in range(self.max_retries + 1):
             request = urllib.request.Request(
@@ -170,7 +205,10 @@ class LabelingClient:
         cache: LabelCache,
         progress: Callable[[int], None] | None = None,
     ) -> dict[str, Label]:
-        """Labels for ``(id, text)`` documents: cached ones for free, the rest from the API in batches."""
+        """Labels for ``(id, text)`` documents: cached ones for free, the rest from the API in batches.
+        The answers are as given, some may be outside the taxonomy: check them with ``Label.outside``."""
+        if cache.taxonomy_sha1 != self.taxonomy.sha1:
+            raise ValueError("the label cache is another taxonomy's: its labels answer another question")
         labels: dict[str, Label] = {}
         todo: dict[str, list[str]] = {}  # text key -> ids sharing that text (identical text is paid once)
         texts: dict[str, str] = {}

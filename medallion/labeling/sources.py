@@ -5,10 +5,10 @@ set up from the step's options before anything is opened, loads what it needs fo
 each document or says why not (a quarantine reason). The annotation step owns the rest: the row loop, the
 rejects and the commit. A new provider is one ``LabelSource`` class and one entry in ``SOURCES``.
 
-- ``api``: the paid labeling API (``LABELER_NAME``, ``LABELER_URL``, ``LABELER_TOKEN``) through the store's
-  label cache, so a label paid for once is never paid again;
+- ``api``: the paid labeling API (``LABELER_NAME``, ``LABELER_URL``, ``LABELER_TOKEN``), asked within the
+  taxonomy, through the store's label cache, so a label paid for once is never paid again;
 - ``label-studio:FILE``: human labels from a Label Studio JSON export, the majority of each document's
-  annotators; choices must be among the categories of the quality configuration.
+  annotators; choices must be among the taxonomy's categories.
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ from typing import Any, ClassVar, Protocol
 from medallion.core import config, sidecar
 from medallion.core.errors import MedallionError, StepFailed
 from medallion.core.store_interface import Store
+from medallion.core.taxonomy import Taxonomy
+from medallion.core.taxonomy import load as load_taxonomy
 from medallion.labeling.agreement import agreement_report, majority_label
-from medallion.labeling.api import CACHE_ROOT, LabelCache, LabelingClient, LabelingFailed, Usage, labeler_id
+from medallion.labeling.api import LabelCache, LabelingClient, LabelingFailed, Usage, cache_prefix, labeler_id
 from medallion.labeling.labelstudio import import_labels, load_export
 from medallion.transforms.urls import canonicalize
 
@@ -81,8 +83,8 @@ class LabelSource(ABC):
         """This run's identity; ``committed`` is the sidecar of the dataset already there (or None)."""
 
     @abstractmethod
-    def prepare(self, store: Store, documents: Documents, categories: tuple[str, ...]) -> list[str]:
-        """Get the labels of the batch ready (``categories``: what the configuration allows); returns
+    def prepare(self, store: Store, documents: Documents, taxonomy: Taxonomy) -> list[str]:
+        """Get the labels of the batch ready (``taxonomy``: the categories a label may be); returns
         warnings for the console."""
 
     @abstractmethod
@@ -105,7 +107,9 @@ class LabelSource(ABC):
 
 
 class ApiLabels(LabelSource):
-    """The paid labeling API; every paid label is cached in the store under the labeler's name."""
+    """The paid labeling API, asked within the taxonomy; every paid label is cached in the store under the
+    labeler's name and the taxonomy's SHA1. An answer outside the taxonomy is quarantined
+    (``category-outside-taxonomy``), on every run: it is cached as given and checked when read."""
 
     kind = "api"
 
@@ -116,6 +120,7 @@ class ApiLabels(LabelSource):
         self.labels: dict = {}
         self.usage = Usage()
         self.categories: Counter[str] = Counter()
+        self.taxonomy: Taxonomy | None = None
 
     def identify(self, version: str, committed: dict | None, force: bool) -> Identity:
         labeler, recorded = self.settings, _committed_labeler(committed)
@@ -129,29 +134,43 @@ class ApiLabels(LabelSource):
                 "the same service (its paid labels are cached under that name), or rerun with --force to "
                 "relabel (paid again)."
             )
+        # The taxonomy is part of the question: another taxonomy, other labels (parameters and label cache).
+        self.taxonomy = load_taxonomy()
         # The name is the labeler's identity (parameters, source, label cache); the URL is information only.
         where = {"url": labeler.url} if labeler.url else {}
         process = {
             "name": "labeling-api",
             "description": "Each document's normalized text is categorized by the external labeling API "
-            "(schemas/labeling-api.openapi.yaml); labels are cached by text SHA1 and labeler name.",
+            "(schemas/labeling-api.openapi.yaml) within the taxonomy's categories; labels are cached by "
+            "text SHA1, labeler name and taxonomy SHA1.",
             "params": {
                 "labeler": name,
+                "taxonomy": self.taxonomy.sha1,
                 **where,
                 "batch_size": self.options.batch_size,
                 "concurrency": self.options.concurrency,
             },
         }
         return Identity(
-            params={"version": version, "label_source": "api", "labeler": name},
+            params={
+                "version": version,
+                "label_source": "api",
+                "labeler": name,
+            },
             source={"uri": f"labeler:{name}", "kind": "api", **where},
             process=[process],
         )
 
-    def prepare(self, store: Store, documents: Documents, categories: tuple[str, ...]) -> list[str]:
+    def prepare(self, store: Store, documents: Documents, taxonomy: Taxonomy) -> list[str]:
         if not self.settings.name:
             self.settings.require()
-        cache = LabelCache(store, labeler_id(self.name))
+        if self.taxonomy is not None and taxonomy.sha1 != self.taxonomy.sha1:
+            raise StepFailed(
+                f"the taxonomy {taxonomy.path} changed while the step ran (SHA1 {self.taxonomy.sha1[:12]} when "
+                f"the run was identified, {taxonomy.sha1[:12]} now); nothing was labeled: run it again"
+            )
+        self.taxonomy = taxonomy
+        cache = LabelCache(store, labeler_id(self.name), taxonomy.sha1)
         # Only the small (url, text) pairs are held: a few kB per document for one day's batch.
         pairs = [(row["url"], row["text"]) for row in documents.records(columns=["url", "text"])]
         labels, self.usage = cache.lookup(pairs), Usage(cached=len(pairs))
@@ -160,6 +179,7 @@ class ApiLabels(LabelSource):
             client = LabelingClient(
                 labeler.url,
                 labeler.token,
+                taxonomy,
                 batch_size=options.batch_size,
                 concurrency=options.concurrency,
                 timeout=options.timeout,
@@ -176,9 +196,14 @@ class ApiLabels(LabelSource):
 
     @classmethod
     def replay(cls, meta: dict, store: Store, scratch: Store) -> tuple[list[str], dict[str, str]]:
-        # Labels come from the recorded labeler's cache, copied into scratch: no URL, nothing is paid.
-        name = meta["parameters"]["labeler"]
-        for cached in store.list(f"{CACHE_ROOT}/{labeler_id(name)}/"):
+        # Labels come from the recorded labeler's cache under the recorded taxonomy, copied into scratch:
+        # no URL, nothing is paid (the taxonomy in effect must be the recorded one, or labels are missing).
+        name, taxonomy_sha1 = meta["parameters"]["labeler"], (meta.get("taxonomy") or {}).get("sha1")
+        if not taxonomy_sha1:
+            raise StepFailed(
+                f"{meta['dataset']} was labeled before labels were cached per taxonomy: it cannot be reproduced"
+            )
+        for cached in store.list(cache_prefix(labeler_id(name), taxonomy_sha1)):
             scratch.write_bytes(cached, store.read_bytes(cached))
         return ["--label-source", cls.kind], {"LABELER_NAME": name, "LABELER_URL": ""}
 
@@ -186,6 +211,13 @@ class ApiLabels(LabelSource):
         label = self.labels.get(row["url"])
         if label is None or not label.category:
             return Unlabeled("unlabelable", "the labeling API returned no category for this document")
+        names = self.taxonomy.names
+        if label.outside(names):
+            return Unlabeled(
+                "category-outside-taxonomy",
+                f"the labeling API answered {label.category!r}, which is not in the taxonomy "
+                f"({', '.join(names)})",
+            )
         self.categories[label.category] += 1
         return Labeled(label.category, label.confidence, 1, f"api:{self.name}")
 
@@ -252,14 +284,9 @@ class LabelStudioLabels(LabelSource):
         source = {"uri": str(self.path.resolve()), "kind": "file", "sha1": self.sha1}
         return Identity(params=params, source=source, process=[process])
 
-    def prepare(self, store: Store, documents: Documents, categories: tuple[str, ...]) -> list[str]:
-        if not categories:
-            raise StepFailed(
-                "the quality configuration (quality.yaml) lists no categories: list the labels the gold "
-                "layer may hold under `categories:`; Label Studio choices are checked against them"
-            )
+    def prepare(self, store: Store, documents: Documents, taxonomy: Taxonomy) -> list[str]:
         urls = [row["url"] for row in documents.records(columns=["url"])]
-        self.report = import_labels(self.export, urls, categories=categories)
+        self.report = import_labels(self.export, urls, categories=taxonomy.names)
         self.agreement = agreement_report(
             self.report.per_document, gold=self.gold, threshold=self.AGREEMENT_THRESHOLD
         )

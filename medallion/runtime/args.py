@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from medallion.core import config
 from medallion.core.pipeline import Stage
@@ -23,6 +25,31 @@ def parse_date(text: str) -> str:
         ) from exc
 
 
+class ConfigDir(argparse.Action):
+    """``--config-dir DIR``: the configuration folder (taxonomy.yaml, quality.yaml, text-normalization.yaml)
+    of this process and of every stage it runs, as ``MEDALLION_CONFIG_DIR`` sets it."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        folder = Path(value).expanduser().resolve()
+        if not folder.is_dir():
+            parser.error(
+                f"--config-dir {value}: no such folder (it holds taxonomy.yaml, quality.yaml and "
+                "text-normalization.yaml)"
+            )
+        os.environ["MEDALLION_CONFIG_DIR"] = str(folder)
+        setattr(namespace, self.dest, str(folder))
+
+
+def add_config_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        action=ConfigDir,
+        help="configuration folder: taxonomy.yaml, quality.yaml, text-normalization.yaml "
+        "(default: MEDALLION_CONFIG_DIR, else the package's medallion/config/)",
+    )
+
+
 def step_parser(stage: Stage, description: str | None = None) -> argparse.ArgumentParser:
     """``python -m <stage module>``'s parser: store, date, force, warn-only, shards, the stage's parameters."""
     parser = failures.ArgumentParser(
@@ -32,6 +59,7 @@ def step_parser(stage: Stage, description: str | None = None) -> argparse.Argume
         "--store", default=config.default_store(), help="store URI: file://PATH or s3://BUCKET[/PREFIX]"
     )
     parser.add_argument("--date", required=True, type=parse_date, help="batch date, YYYY-MM-DD")
+    add_config_dir(parser)
     parser.add_argument(
         "--force",
         action="store_true",

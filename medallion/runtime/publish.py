@@ -117,6 +117,7 @@ def common(run, process: list[dict]) -> dict:
         "process": process,
         "parameters": freshness.plain(run.params),
         "code_version": sidecar.code_version(run.stage.module),
+        **({"taxonomy": run.taxonomy.describe()} if run.taxonomy else {}),
         "execution": {
             "start": run.started_at,
             "end": sidecar.now(),

@@ -175,6 +175,7 @@ def report(
     upstream: Profile | None,
     upstream_name: str | None,
     quality_config: QualityConfig,
+    categories: tuple[str, ...] = (),
     gold: dict[str, str] | None,
     gold_why: str,
     history: list[tuple[str, dict]],
@@ -211,7 +212,7 @@ def report(
         "invalid_urls": profile.invalid_urls,
     }
     if profile.categories or "category" in profile.columns:
-        known = set(quality_config.categories)
+        known = set(categories)  # the taxonomy's names
         unknown = sum(n for c, n in profile.categories.items() if c not in known)
         validity |= {"unknown_categories": unknown, "unknown_category_rate": _rate(unknown, rows)}
     return {

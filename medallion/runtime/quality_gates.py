@@ -44,7 +44,6 @@ class Gate:
 class QualityConfig:
     path: Path
     sha1: str
-    categories: tuple[str, ...]
     gold_sample: str
     min_gold_overlap: int
     drift: dict[str, float]
@@ -70,7 +69,12 @@ def load_config(path: Path | None = None) -> QualityConfig:
     except yaml.YAMLError as exc:
         raise QualityConfigError(f"{path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
-        raise QualityConfigError(f"{path} must be a mapping with categories, accuracy, drift and gates")
+        raise QualityConfigError(f"{path} must be a mapping with accuracy, drift and gates")
+    if "categories" in data:
+        raise QualityConfigError(
+            f"{path}: the categories are the taxonomy's now: move them to taxonomy.yaml in the same folder "
+            "(name and description each) and remove `categories:` here"
+        )
     gates: dict[str, tuple[Gate, ...]] = {}
     for stage, checks in (data.get("gates") or {}).items():
         parsed = []
@@ -92,7 +96,6 @@ def load_config(path: Path | None = None) -> QualityConfig:
     return QualityConfig(
         path=path,
         sha1=hashlib.sha1(raw).hexdigest(),
-        categories=tuple(data.get("categories") or ()),
         gold_sample=accuracy.get("gold_sample") or "",
         min_gold_overlap=int(accuracy.get("min_overlap", 20)),
         drift={k: float(v) for k, v in (data.get("drift") or {}).items()},

@@ -38,6 +38,7 @@ def measure(
         upstream=run.upstream.get(main) if main else None,
         upstream_name=run.inputs[main].key if main else None,  # relative: the store may move
         quality_config=run.quality_config,
+        categories=run.taxonomy.names if run.taxonomy else (),
         gold=gold,
         gold_why=why,
         history=quality_drift.earlier_profiles(

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from medallion.core import contracts, datasets, pipeline, sidecar
+from medallion.core import contracts, datasets, pipeline, sidecar, taxonomy
 from medallion.core.config import RunContext
 from medallion.core.errors import StepFailed
 from medallion.core.pipeline import Stage
@@ -68,6 +68,7 @@ class StepRun:
         self.force = args.force
         self.warn_only = getattr(args, "warn_only", False)
         self.quality_config = quality_gates.load_config()
+        self.taxonomy = taxonomy.load() if stage.labeled else None  # what its categories may be
         self.contract = contracts.contract(stage.name)
         self.output_params = Path(args.output_params) if args.output_params else None
         self.version = version

@@ -151,6 +151,15 @@ class Catalog:
             ["contract", _e((meta.get("contract") or {}).get("schema", ""))],
             ["parameters", f"<code>{_e(json.dumps(meta['parameters'], sort_keys=True))}</code>"],
         ]
+        if meta.get("taxonomy"):  # the label set its categories come from
+            known = meta["taxonomy"]
+            facts.append(
+                [
+                    "taxonomy",
+                    f"{_e(', '.join(c['name'] for c in known['categories']))} "
+                    f'(<span class="mono">{_e(known["path"])}</span>, sha1 {_e(known["sha1"][:12])})',
+                ]
+            )
         body = (
             _table(["", ""], facts, raw=True)
             + "<h2>Lineage</h2>"

@@ -21,7 +21,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from medallion.core import datasets, pipeline, sidecar
+import yaml
+
+from medallion.core import config, datasets, pipeline, sidecar
 from medallion.core.errors import StepFailed
 from medallion.core.store import split_uri
 from medallion.core.store_interface import Store
@@ -64,6 +66,20 @@ def replay_args(meta: dict, store: Store, scratch: LocalStore) -> tuple[list[str
     return replay(meta, store, scratch)
 
 
+def recorded_config(meta: dict, scratch_dir: Path) -> Path:
+    """A configuration folder like the one in effect, with the taxonomy ``meta`` records."""
+    import shutil
+
+    recorded = meta["taxonomy"]
+    folder = scratch_dir / f"_config-{recorded['sha1'][:12]}"
+    if not folder.exists():
+        shutil.copytree(config.config_dir(), folder)
+        (folder / "taxonomy.yaml").write_text(
+            yaml.safe_dump({"categories": recorded["categories"]}, allow_unicode=True, sort_keys=False)
+        )
+    return folder
+
+
 def _copy(source: Store, key: str, meta: dict, target: Store) -> None:
     """Copy an input into scratch, re-hashed on the way: data that no longer matches its sidecar is
     refused (``DataMismatch``), never used to call a rebuild identical."""
@@ -95,6 +111,8 @@ def rebuild(meta: dict, scratch: LocalStore, result: Reproduction) -> Rebuilt:
             rebuild(upstream, scratch, result)
     stage = pipeline.stage(meta["stage"]["name"])
     argv, env = replay_args(meta, store, scratch)
+    if meta.get("taxonomy"):  # labeled under the recorded label set, whatever the configuration says now
+        env = {**env, "MEDALLION_CONFIG_DIR": str(recorded_config(meta, Path(scratch.root)))}
     argv = ["--store", scratch.uri, "--date", meta["date"], "--warn-only", *argv]
     code, output = _run(stage.module, argv, env)
     rebuilt_meta = datasets.read_meta(scratch, key)
