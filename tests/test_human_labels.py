@@ -187,4 +187,4 @@ def test_annotation_from_label_studio_export(tmp_path, small_crawl):
     )
     assert theirs.returncode == 0, theirs.stderr.decode()
     interface = (tmp_path / "tasks.labeling-config.xml").read_text()
-    assert '<Choice value="billing"/>' in interface and "sports" not in interface
+    assert '<Choice value="billing" hint="about billing"/>' in interface and "sports" not in interface

@@ -22,7 +22,8 @@ def cmd_export_tasks(args: argparse.Namespace) -> int:
     from medallion.core import taxonomy
     from medallion.labeling.labelstudio import export_tasks, labeling_config
 
-    categories = list(taxonomy.load().names)
+    labels = taxonomy.load()
+    categories = list(labels.names)
 
     store = open_store(args.store)
     source = datasets.Dataset.open(
@@ -39,7 +40,7 @@ def cmd_export_tasks(args: argparse.Namespace) -> int:
     tasks = export_tasks(todo, categories)
     Path(args.out).write_text(json.dumps(tasks, ensure_ascii=False, indent=1))
     config_path = Path(args.out).with_suffix(".labeling-config.xml")
-    config_path.write_text(labeling_config(categories))
+    config_path.write_text(labeling_config(categories, {c.name: c.description for c in labels.categories}))
     print(
         f"wrote {len(tasks):,} tasks to {args.out} ({len(labeled):,} documents already labeled); "
         f"labeling interface in {config_path}"

@@ -103,9 +103,14 @@ def export_tasks(documents: Iterable[Mapping], categories: Sequence[str]) -> lis
     ]
 
 
-def labeling_config(categories: Sequence[str]) -> str:
-    """The project's labeling interface: the text and one choice of category."""
-    choices = "".join(f"<Choice value={quoteattr(c)}/>" for c in categories)
+def labeling_config(categories: Sequence[str], hints: Mapping[str, str] | None = None) -> str:
+    """The project's labeling interface: the text and one choice of category, each with its description as
+    the hint an annotator sees (``hints``: name -> description)."""
+    hints = hints or {}
+    choices = "".join(
+        f"<Choice value={quoteattr(c)}" + (f" hint={quoteattr(hints[c])}" if hints.get(c) else "") + "/>"
+        for c in categories
+    )
     return (
         '<View><Header value="$title"/><Text name="text" value="$text"/>'
         f'<Choices name="category" toName="text" choice="single" showInline="true">{choices}</Choices></View>'
