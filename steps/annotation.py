@@ -2,7 +2,8 @@
 
 Labels come from the source ``--label-source`` names (medallion/labeling/sources.py): the external paid
 labeling API (``api``: ``LABELER_NAME`` names it, ``LABELER_URL`` and ``LABELER_TOKEN`` reach it) through a
-client that batches, retries, caches every paid label in the store and respects a budget; or human
+client that batches, retries, caches every paid label in the store and respects a budget; a chat model
+(``llm``, ``--llm-model``, ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``) the same way, within ``--token-budget``; or human
 annotators in a Label Studio export (``label-studio:FILE``). Documents that get no label are quarantined
 with the reason the source gives.
 
@@ -40,6 +41,7 @@ def _schema():
 def main(argv: list[str] | None = None) -> int:
     parser = step_parser(STAGE)
     parser.add_argument("--budget", type=int, default=None, help="most documents this run may pay for")
+    parser.add_argument("--token-budget", type=int, default=None, help="most tokens this run may spend (llm)")
     parser.add_argument("--batch-size", type=int, default=32, help="documents per API request")
     parser.add_argument("--concurrency", type=int, default=4, help="API requests in flight")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per API request")
@@ -74,7 +76,10 @@ def annotated(source: LabelSource, row: dict) -> dict | Unlabeled:
 
 def annotate(args) -> int:
     check_label_source(args.label_source)
-    source = sources.create(args.label_source, args)
+    try:
+        source = sources.create(args.label_source, args)
+    except sources.LabelSourceError as exc:  # --label-source llm without --llm-model
+        raise UsageError(str(exc)) from exc
     with StepRun(
         STAGE,
         args,
@@ -122,6 +127,8 @@ def check_params(values: dict[str, str]) -> None:
             f"--annotate-version: unknown version(s) {version} in {path}; configured: {', '.join(configured)}"
         )
     check_label_source(values.get("label-source") or "")
+    if (values.get("label-source") or "") == "llm" and not (values.get("llm-model") or "").strip():
+        raise UsageError("--label-source llm needs --llm-model: the chat model to ask")
 
 
 def replay(meta: dict, store, scratch) -> tuple[list[str], dict[str, str]]:

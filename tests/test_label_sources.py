@@ -16,7 +16,7 @@ from medallion.core.store import open_store
 from medallion.core.store_local import LocalStore
 from medallion.labeling import sources
 from medallion.labeling.api import CACHE_ROOT, Label, LabelCache, labeler_id, text_key
-from medallion.labeling.sources import Identity, Labeled, LabelSource, LabelSourceError, Unlabeled
+from medallion.labeling.source import Identity, Labeled, LabelSource, LabelSourceError, Unlabeled
 from medallion.runtime.failures import UsageError
 from steps import annotation
 
@@ -57,9 +57,9 @@ def api_options(**given) -> argparse.Namespace:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("crowd", "--label-source must be 'api' or 'label-studio:FILE', got 'crowd'"),
-        ("api:x", "--label-source must be 'api' or 'label-studio:FILE', got 'api:x'"),
-        ("label-studio", "--label-source must be 'api' or 'label-studio:FILE', got 'label-studio'"),
+        ("crowd", "--label-source must be 'api' or 'llm' or 'label-studio:FILE', got 'crowd'"),
+        ("api:x", "--label-source must be 'api' or 'llm' or 'label-studio:FILE', got 'api:x'"),
+        ("label-studio", "--label-source must be 'api' or 'llm' or 'label-studio:FILE', got 'label-studio'"),
         ("label-studio:", "--label-source label-studio:: there is no such Label Studio export file"),
         ("label-studio:/no/x.json", "--label-source label-studio:/no/x.json: there is no such Label Studio"),
     ],

@@ -399,3 +399,24 @@ def test_the_force_parameter_lets_a_run_replace_a_dataset_built_otherwise(tmp_pa
         open_store(store), pipeline.dataset_key(pipeline.stage("url-normalization"), DAY)
     )
     assert meta["parameters"]["dedup"] == ["canonical-url"]
+
+
+def test_the_annotation_pod_gets_each_label_sources_settings_and_its_keys_from_secrets():
+    """Stage.services names the outside services: their settings come from the ConfigMap, keys from Secrets."""
+    rendered = Path(__file__).resolve().parent.parent / "workflows/rendered/workflowtemplate-annotation.yaml"
+    (container,) = [
+        t["container"] for t in yaml.safe_load(rendered.read_text())["spec"]["templates"] if "container" in t
+    ]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["OPENAI_BASE_URL"]["valueFrom"]["configMapKeyRef"] == {
+        "name": "html-classification",
+        "key": "llm-base-url",
+        "optional": True,
+    }
+    assert env["OPENAI_API_KEY"]["valueFrom"]["secretKeyRef"] == {
+        "name": "html-classification-llm",
+        "key": "api-key",
+        "optional": True,
+    }
+    assert env["LABELER_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "html-classification-labeler"
+    assert not [e for e in container["env"] if "KEY" in e["name"] or "TOKEN" in e["name"] if "value" in e]

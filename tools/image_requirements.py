@@ -30,7 +30,7 @@ IMAGES: dict[str, tuple[str, ...]] = {
     "url-normalization": (),
     "html-parsing": ("lxml", "py3langid"),
     "text-normalization": ("simplemma", "lemminflect", "emoji"),
-    "annotated": (),
+    "annotated": ("openai",),
     "train": ("scikit-learn", "mlflow-skinny", "joblib", "cleanlab"),
     "post-train": ("cleanlab", "scikit-learn"),
 }

@@ -15,8 +15,9 @@ from medallion.core.pipeline import Stage
 
 NAMESPACE = "argo"
 SERVICE_ACCOUNT = "html-classification-workflow"
-CONFIG_MAP = "html-classification"  # keys: s3-endpoint, labeler-name, labeler-url, mlflow-tracking-uri
+CONFIG_MAP = "html-classification"  # keys: s3-endpoint, labeler-name, labeler-url, llm-*, mlflow-tracking-uri
 LABELER_SECRET = "html-classification-labeler"  # key: token
+LLM_SECRET = "html-classification-llm"  # key: api-key
 OUTPUTS_DIR = "/tmp/outputs"  # where a step writes its output parameters (--output-params)
 
 
@@ -83,7 +84,19 @@ def retry_strategy() -> RetryStrategy:
     )
 
 
+def llm_env() -> list:
+    """An OpenAI-compatible chat endpoint for ``--label-source llm``: its base URL and name from the
+    ConfigMap, its key from a Secret; all optional, so the other label sources run without them."""
+    return [
+        ConfigMapEnv(
+            name="OPENAI_BASE_URL", config_map_name=CONFIG_MAP, config_map_key="llm-base-url", optional=True
+        ),
+        ConfigMapEnv(name="LLM_NAME", config_map_name=CONFIG_MAP, config_map_key="llm-name", optional=True),
+        SecretEnv(name="OPENAI_API_KEY", secret_name=LLM_SECRET, secret_key="api-key", optional=True),
+    ]
+
+
 # What each outside service a stage names (Stage.services) brings into its pod.
-SERVICE_ENV = {"labeler": labeler_env, "mlflow": mlflow_env}
+SERVICE_ENV = {"labeler": labeler_env, "llm": llm_env, "mlflow": mlflow_env}
 
 ACTIVE_DEADLINE_SECONDS = 2 * 3600

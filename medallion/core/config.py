@@ -219,6 +219,45 @@ def labeler_settings() -> LabelerSettings:
     return LabelerSettings(name=name or None, url=url, token=os.environ.get("LABELER_TOKEN") or None)
 
 
+@dataclass(frozen=True)
+class LlmSettings:
+    """``OPENAI_BASE_URL`` (http://host:8000/v1) and ``OPENAI_API_KEY`` (a secret: never logged); ``name``
+    (``LLM_NAME``, else the base URL's host and port) identifies the provider, its answers and their cache."""
+
+    name: str | None
+    base_url: str | None
+    api_key: str | None = field(default=None, repr=False)
+
+    def require(self) -> LlmSettings:
+        if not self.base_url:
+            raise ConfigError(
+                "OPENAI_BASE_URL is not set: export OPENAI_BASE_URL=https://host/v1 (the endpoint)"
+            )
+        if not self.api_key:
+            raise ConfigError("OPENAI_API_KEY is not set: export the endpoint's API key (from a Secret)")
+        return self
+
+
+def llm_settings() -> LlmSettings:
+    base_url = (os.environ.get("OPENAI_BASE_URL") or "").strip().rstrip("/") or None
+    name = (os.environ.get("LLM_NAME") or "").strip() or (base_url and provider_of(base_url))
+    if name and any(c.isspace() for c in name):
+        raise ConfigError(f"LLM_NAME must be one word (no spaces), got {name!r}")
+    return LlmSettings(name=name or None, base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY") or None)
+
+
+def provider_of(base_url: str) -> str:
+    """The provider a base URL names: its host and port (no credentials, path or query)."""
+    parts = urlsplit(base_url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = None
+    if port is None or not parts.hostname:
+        raise ConfigError(f"OPENAI_BASE_URL must be a URL like https://host/v1, got {base_url!r}")
+    return f"{parts.hostname}{port}"
+
+
 def _endpoint(url: str) -> str:
     parts = urlsplit(url)
     try:

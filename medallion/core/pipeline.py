@@ -174,12 +174,17 @@ STAGES = STAGES + (
         inputs=("text-normalization",),
         labeled=True,
         writes=(LABEL_CACHE_ROOT,),
-        services=("labeler",),
+        services=("labeler", "llm"),
         description="Documents with a topic category from the labeling API or from human labels.",
         role="annotation",
         params=(
             Param("annotate-version", "text-normalization version to label", default="v2", flag="version"),
-            Param("label-source", "api (LABELER_URL, LABELER_TOKEN) or label-studio:FILE", default="api"),
+            Param(
+                "label-source",
+                "api (LABELER_URL, LABELER_TOKEN), llm (OPENAI_BASE_URL, OPENAI_API_KEY) or label-studio:FILE",
+                default="api",
+            ),
+            Param("llm-model", "chat model for --label-source llm", default=""),
         ),
     ),
     Stage(

@@ -7,6 +7,8 @@ rejects and the commit. A new provider is one ``LabelSource`` class and one entr
 
 - ``api``: the paid labeling API (``LABELER_NAME``, ``LABELER_URL``, ``LABELER_TOKEN``), asked within the
   taxonomy, through the store's label cache, so a label paid for once is never paid again;
+- ``llm``: a chat model (``--llm-model``) behind an OpenAI-compatible endpoint (``OPENAI_BASE_URL``,
+  ``OPENAI_API_KEY``, ``LLM_NAME``), asked within the taxonomy, through the same cache (medallion/labeling/llm.py);
 - ``label-studio:FILE``: human labels from a Label Studio JSON export, the majority of each document's
   annotators; choices must be among the taxonomy's categories.
 """
@@ -15,95 +17,29 @@ from __future__ import annotations
 
 import argparse
 import json
-from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
 
 from medallion.core import config, sidecar
-from medallion.core.errors import MedallionError, StepFailed
+from medallion.core.errors import StepFailed
 from medallion.core.store_interface import Store
 from medallion.core.taxonomy import Taxonomy
 from medallion.core.taxonomy import load as load_taxonomy
 from medallion.labeling.agreement import agreement_report, majority_label
-from medallion.labeling.api import LabelCache, LabelingClient, LabelingFailed, Usage, cache_prefix, labeler_id
+from medallion.labeling.api import LabelCache, LabelingClient, LabelingFailed, Usage, labeler_id
 from medallion.labeling.labelstudio import import_labels, load_export
+from medallion.labeling.llm import LlmLabels
+from medallion.labeling.source import (
+    Documents,
+    Identity,
+    Labeled,
+    LabelSource,
+    LabelSourceError,
+    Unlabeled,
+    copy_cache,
+    unchanged,
+)
 from medallion.transforms.urls import canonicalize
-
-
-class LabelSourceError(MedallionError, ValueError):
-    """``--label-source`` names no known source, or its argument is wrong; found before anything runs."""
-
-
-@dataclass(frozen=True)
-class Labeled:
-    category: str
-    confidence: float
-    annotators: int
-    source: str  # the row's label_source column: "api:<labeler>", "label-studio"
-
-
-@dataclass(frozen=True)
-class Unlabeled:
-    reason: str  # the quarantine reason, counted in the sidecar
-    detail: str
-
-
-@dataclass(frozen=True)
-class Identity:
-    params: dict[str, Any]  # the dataset's parameters: other parameters, another dataset
-    source: dict[str, Any]  # the external source in the sidecar
-    process: list[dict]
-
-
-class Documents(Protocol):
-    """The batch to label: a dataset, or anything that reads its records (tests pass plain rows)."""
-
-    def records(self, columns: list[str] | None = None) -> Iterator[dict]: ...
-
-
-class LabelSource(ABC):
-    """One provider of labels. Built as ``cls(argument, args)``: ``argument`` is what follows ``kind:`` in
-    ``--label-source`` (None when the source takes none), ``args`` the step's parsed options."""
-
-    kind: ClassVar[str]  # what --label-source names it by
-    argument: ClassVar[str | None] = None  # what follows "kind:" (shown in messages); None: nothing does
-
-    @classmethod
-    def check(cls, argument: str | None) -> None:
-        """Raise LabelSourceError when ``argument`` is wrong; quick, before anything runs. Here: that a
-        source taking an argument got one."""
-        if cls.argument is not None and not argument:
-            raise LabelSourceError(f"--label-source {cls.kind}:{cls.argument}: {cls.argument} is empty")
-
-    @abstractmethod
-    def identify(self, version: str, committed: dict | None, force: bool) -> Identity:
-        """This run's identity; ``committed`` is the sidecar of the dataset already there (or None)."""
-
-    @abstractmethod
-    def prepare(self, store: Store, documents: Documents, taxonomy: Taxonomy) -> list[str]:
-        """Get the labels of the batch ready (``taxonomy``: the categories a label may be); returns
-        warnings for the console."""
-
-    @abstractmethod
-    def label(self, row: dict) -> Labeled | Unlabeled:
-        """One document's label, or why it has none."""
-
-    @classmethod
-    def replay(cls, meta: dict, store: Store, scratch: Store) -> tuple[list[str], dict[str, str]]:
-        """The options (and environment) that label the run ``meta`` records again (``medallion
-        reproduce``), bringing into ``scratch`` what that needs."""
-        raise StepFailed(f"labels from {cls.kind} cannot be replayed: {meta['dataset']} cannot be reproduced")
-
-    def statistics(self) -> dict:
-        """What the sidecar's statistics record about this source's labels."""
-        return {}
-
-    def summary(self) -> list[str]:
-        """Lines for the console once every document is labeled."""
-        return []
 
 
 class ApiLabels(LabelSource):
@@ -164,12 +100,7 @@ class ApiLabels(LabelSource):
     def prepare(self, store: Store, documents: Documents, taxonomy: Taxonomy) -> list[str]:
         if not self.settings.name:
             self.settings.require()
-        if self.taxonomy is not None and taxonomy.sha1 != self.taxonomy.sha1:
-            raise StepFailed(
-                f"the taxonomy {taxonomy.path} changed while the step ran (SHA1 {self.taxonomy.sha1[:12]} when "
-                f"the run was identified, {taxonomy.sha1[:12]} now); nothing was labeled: run it again"
-            )
-        self.taxonomy = taxonomy
+        self.taxonomy = unchanged(self.taxonomy, taxonomy)
         cache = LabelCache(store, labeler_id(self.name), taxonomy.sha1)
         # Only the small (url, text) pairs are held: a few kB per document for one day's batch.
         pairs = [(row["url"], row["text"]) for row in documents.records(columns=["url", "text"])]
@@ -198,13 +129,8 @@ class ApiLabels(LabelSource):
     def replay(cls, meta: dict, store: Store, scratch: Store) -> tuple[list[str], dict[str, str]]:
         # Labels come from the recorded labeler's cache under the recorded taxonomy, copied into scratch:
         # no URL, nothing is paid (the taxonomy in effect must be the recorded one, or labels are missing).
-        name, taxonomy_sha1 = meta["parameters"]["labeler"], (meta.get("taxonomy") or {}).get("sha1")
-        if not taxonomy_sha1:
-            raise StepFailed(
-                f"{meta['dataset']} was labeled before labels were cached per taxonomy: it cannot be reproduced"
-            )
-        for cached in store.list(cache_prefix(labeler_id(name), taxonomy_sha1)):
-            scratch.write_bytes(cached, store.read_bytes(cached))
+        name = meta["parameters"]["labeler"]
+        copy_cache(meta, store, scratch, labeler_id(name))
         return ["--label-source", cls.kind], {"LABELER_NAME": name, "LABELER_URL": ""}
 
     def label(self, row: dict) -> Labeled | Unlabeled:
@@ -325,11 +251,15 @@ def _load_gold(path: str) -> dict[str, str]:
 
 
 # kind -> source; --label-source is "<kind>" or "<kind>:<argument>".
-SOURCES: dict[str, type[LabelSource]] = {"api": ApiLabels, "label-studio": LabelStudioLabels}
+SOURCES: dict[str, type[LabelSource]] = {
+    "api": ApiLabels,
+    "llm": LlmLabels,
+    "label-studio": LabelStudioLabels,
+}
 
 
 def forms() -> str:
-    """How --label-source may be written: 'api' or 'label-studio:FILE'."""
+    """How --label-source may be written: 'api' or 'llm' or 'label-studio:FILE'."""
     return " or ".join(
         f"'{kind}:{cls.argument}'" if cls.argument else f"'{kind}'" for kind, cls in SOURCES.items()
     )
