@@ -120,6 +120,25 @@ class LabelCache:
         labels = {doc_id: self.get(text_key(text)) for doc_id, text in documents}
         return None if None in labels.values() else labels
 
+    def split(
+        self, documents: Iterable[tuple[str, str]], usage: Usage
+    ) -> tuple[dict[str, Label], dict[str, list[str]], dict[str, str]]:
+        """``(id, text)`` documents split into the cached labels (counted in ``usage``) and what is left to
+        ask: text key -> the ids sharing that text (identical text is paid once), and text key -> text."""
+        labels: dict[str, Label] = {}
+        todo: dict[str, list[str]] = {}
+        texts: dict[str, str] = {}
+        for doc_id, text in documents:
+            key = text_key(text)
+            hit = self.get(key)
+            if hit is not None:
+                labels[doc_id] = hit
+                usage.cached += 1
+                continue
+            todo.setdefault(key, []).append(doc_id)
+            texts[key] = text
+        return labels, todo, texts
+
     def add(self, entries: dict[str, Label]) -> None:
         if not entries:
             return
@@ -209,18 +228,7 @@ class LabelingClient:
         The answers are as given, some may be outside the taxonomy: check them with ``Label.outside``."""
         if cache.taxonomy_sha1 != self.taxonomy.sha1:
             raise ValueError("the label cache is another taxonomy's: its labels answer another question")
-        labels: dict[str, Label] = {}
-        todo: dict[str, list[str]] = {}  # text key -> ids sharing that text (identical text is paid once)
-        texts: dict[str, str] = {}
-        for doc_id, text in documents:
-            key = text_key(text)
-            hit = cache.get(key)
-            if hit is not None:
-                labels[doc_id] = hit
-                self.usage.cached += 1
-                continue
-            todo.setdefault(key, []).append(doc_id)
-            texts[key] = text
+        labels, todo, texts = cache.split(documents, self.usage)
         keys = sorted(todo)
         batches = [keys[i : i + self.batch_size] for i in range(0, len(keys), self.batch_size)]
         spendable = len(keys) if self.budget is None else max(0, self.budget - self.usage.paid)

@@ -30,7 +30,7 @@ from medallion.core.store_interface import Store
 from medallion.core.taxonomy import Taxonomy
 from medallion.core.taxonomy import load as load_taxonomy
 from medallion.labeling import source
-from medallion.labeling.api import Label, LabelCache, LabelingFailed, Usage, labeler_id, text_key
+from medallion.labeling.api import Label, LabelCache, LabelingFailed, Usage, labeler_id
 from medallion.labeling.api import _retry_after as retry_after
 from medallion.labeling.source import Identity, Labeled, Unlabeled
 
@@ -208,18 +208,9 @@ class LlmClient:
         """Labels for ``(id, text)`` documents (cached ones for free, identical texts asked once) and, for
         the others, why not: ``{id: (reason, detail)}``. A request that fails for good raises LabelingFailed
         once the answers already paid for are cached."""
-        labels, missing, fresh, failure = {}, {}, {}, None
-        todo: dict[str, list[str]] = {}  # text key -> ids sharing that text
-        texts: dict[str, str] = {}
-        for doc_id, text in documents:
-            key = text_key(text)
-            hit = cache.get(key)
-            if hit is not None:
-                labels[doc_id] = hit
-                self.usage.cached += 1
-                continue
-            todo.setdefault(key, []).append(doc_id)
-            texts[key] = text[:MAX_CHARS]
+        labels, todo, texts = cache.split(documents, self.usage)
+        texts = {key: text[:MAX_CHARS] for key, text in texts.items()}
+        missing, fresh, failure = {}, {}, None
         spent = f"the token budget of this run ({self.token_budget}) was spent before this document was sent"
         unsent = (BUDGET, f"{spent}; answers paid for are cached: raise --token-budget or run again")
         try:
