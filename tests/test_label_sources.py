@@ -229,3 +229,53 @@ def test_a_new_source_plugs_in_through_the_registry_alone(tmp_path, small_crawl,
     assert stats["keyword"]["seen"] == stats["rows"] + stats["quarantined"]["by_reason"].get("no-keyword", 0)
     assert stats["rows"] > 0
     assert annotation.main(argv) == 0 and "up to date" in capsys.readouterr().out
+
+
+def test_an_answer_cut_off_mid_body_is_retried(tmp_path):
+    """A labeling service that goes away mid-answer (IncompleteRead) is retried like one that is down."""
+    import socket
+    import threading
+
+    from medallion.labeling.api import LabelingClient
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port, answered = listener.getsockname()[1], []
+
+    def serve():
+        for attempt in range(2):
+            conn, _ = listener.accept()
+            with conn:
+                request = conn.recv(65536)
+                while b"\r\n\r\n" not in request:
+                    request += conn.recv(65536)
+                head, body = request.split(b"\r\n\r\n", 1)
+                length = int(
+                    next(
+                        h.split(b":")[1]
+                        for h in head.split(b"\r\n")
+                        if h.lower().startswith(b"content-length")
+                    )
+                )
+                while len(body) < length:
+                    body += conn.recv(65536)
+                docs = json.loads(body)["documents"]
+                answer = json.dumps(
+                    {"results": [{"id": d["id"], "category": "sports", "confidence": 0.9} for d in docs]}
+                ).encode()
+                head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(answer)}\r\n\r\n"
+                conn.sendall(
+                    head.encode() + (answer[:10] if attempt == 0 else answer)
+                )  # the first is cut off
+                answered.append(attempt)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    client = LabelingClient(f"http://127.0.0.1:{port}", "token", TAXONOMY, timeout=5, sleep=lambda _s: None)
+    store = open_store(f"file://{tmp_path / 'store'}")
+    labels = client.label(
+        [("a", "a text about a match")], LabelCache(store, labeler_id("cut"), TAXONOMY.sha1)
+    )
+    server.join(timeout=10)
+    listener.close()
+    assert labels == {"a": Label("sports", 0.9)}
+    assert answered == [0, 1] and client.usage.retries == 1

@@ -19,6 +19,7 @@ The bearer token is sent in a header and never appears in messages, logs or meta
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import random
 import time
@@ -204,7 +205,14 @@ class LabelingClient:
                     raise LabelingFailed(
                         f"the labeling API at {self.url} rejected a batch ({exc.code}): {_reason(exc)}"
                     ) from None
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+            # A service that goes away mid-answer (IncompleteRead, BadStatusLine) is retried like one that is down.
+            except (
+                urllib.error.URLError,
+                http.client.HTTPException,
+                TimeoutError,
+                ConnectionError,
+                OSError,
+            ) as exc:
                 last = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
             if attempt == self.max_retries:
                 break
