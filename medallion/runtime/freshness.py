@@ -17,13 +17,14 @@ from medallion.core.store_interface import NotFound
 
 
 def up_to_date(run) -> bool:
-    """True (and says so) when ``run``'s committed output was built from the same inputs, parameters and code."""
+    """True when ``run``'s committed output was built from the same inputs, parameters and code."""
     meta = run.committed
     if run.force or meta is None or not data_intact(run, meta):
         return False
     checked = meta.get("quality") or {}
-    old = dict(source_ids(meta.get("sources", [])))
-    same_sources = source_ids(meta.get("sources", [])) == source_ids(run.sources)
+    recorded = source_ids(meta.get("sources", []))
+    old = dict(recorded)
+    same_sources = recorded == source_ids(run.sources)
     same_params = meta.get("parameters") == plain(run.params)
     if not (same_sources and same_params):
         refuse_overwrite(run, meta, old, same_sources)
