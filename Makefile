@@ -68,7 +68,7 @@ CLUSTER ?= html-classification
 ARGO_VERSION ?= v4.0.5
 REGISTRY ?= localhost/html-classification
 TAG ?= 0.1.0
-STAGES = $(shell $(PY) -c "from medallion.core.pipeline import STAGE_NAMES; print(*STAGE_NAMES)")  # from the pipeline table
+STAGES = $(shell $(PY) -c "from medallion.core.pipeline import IMAGE_STAGES; print(*(s.name for s in IMAGE_STAGES))")  # from the pipeline table
 NAMESPACE ?= argo
 
 cluster-up: ## create the kind cluster with Argo Workflows and MinIO

@@ -20,6 +20,8 @@ from medallion.core.errors import StepFailed
 from medallion.runtime import tracking
 from medallion.runtime.args import step_parser
 from medallion.runtime.step import StepRun, guarded
+from steps import train_release
+from steps.train_release import plain
 
 STAGE = pipeline.stage("train")
 
@@ -47,7 +49,12 @@ def _schema():
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = step_parser(STAGE)
+    argv = sys.argv[1:] if argv is None else argv
+    if any(arg in ("--release", "--name") or arg.startswith("--release=") for arg in argv):
+        return train_release.main(argv)  # a model on a release, registered in MLflow
+    parser = step_parser(
+        STAGE, epilog="python -m steps.train --release NAME --help: train on a release instead"
+    )
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds")
     parser.add_argument("--seed", type=int, default=0, help="fold assignment seed")
     args = parser.parse_args(argv)
@@ -143,28 +150,11 @@ def train(args) -> int:
                         "metrics": result.metrics,
                         "label_issues": len(issues),
                         "mlflow_run_id": mlflow_run,
-                        "mlflow_tracking": _safe(tracking.tracking_uri(run.store)),
+                        "mlflow_tracking": tracking.shown_uri(tracking.tracking_uri(run.store)),
                     }
                 ),
             )
     return 0
-
-
-def plain(value):
-    """Numbers from numpy as plain Python numbers, so the sidecar is plain YAML."""
-    import json
-
-    return json.loads(json.dumps(value, default=float))
-
-
-def _safe(uri: str) -> str:
-    """A tracking URI as the sidecar may show it: no credentials."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(uri)
-    if parts.password or parts.username:
-        parts = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))
-    return urlunsplit(parts)
 
 
 def replay(meta: dict, store, scratch) -> tuple[list[str], dict[str, str]]:

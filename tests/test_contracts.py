@@ -50,6 +50,8 @@ GOOD = {
     "annotated": {k: v for k, v in DOC.items() if k not in ("description", "encoding")},
     "post-train": {**{k: v for k, v in DOC.items() if k not in ("description", "encoding")}, "original_category": None},
     "train": {"url": DOC["url"], "category": "sports", "predicted": "health", "given_probability": 0.2, "probabilities": [0.2, 0.8]},
+    "release": {**{k: v for k, v in DOC.items() if k not in ("description", "encoding")}, "original_category": None, "date": "2026-11-23", "split": "test"},
+    "release-model": {"url": DOC["url"], "split": "train", "category": "sports", "predicted": "health", "predicted_probability": 0.6},
     "label-issues": {"url": DOC["url"], "given": "sports", "suggested": "health", "score": 0.1, "suggested_probability": 0.8, "action": "removed"},
     "rejects": {"position": 3, "reason": "invalid-json", "detail": "not JSON", "url": None, "record": "{"},
 }  # fmt: skip
@@ -70,6 +72,9 @@ BAD = [
     ("post-train", {"original_category": 3}, "contract:original_category:type"),
     ("train", {"probabilities": [0.5, 1.5]}, "contract:probabilities.1:maximum"),
     ("label-issues", {"action": "deleted"}, "contract:action:enum"),
+    ("release", {"split": "holdout"}, "contract:split:enum"),
+    ("release", {"date": "2026-1-3"}, "contract:date:pattern"),
+    ("release-model", {"predicted_probability": 1.2}, "contract:predicted_probability:maximum"),
     ("rejects", {"reason": "Not A Reason"}, "contract:reason:pattern"),
 ]
 
@@ -87,7 +92,16 @@ def test_shared_column_definitions_mean_what_the_code_says():
 
 
 def test_every_stage_has_a_contract_matching_its_columns():
-    from steps import annotation, html_parsing, post_train, text_normalization, train, url_normalization
+    from steps import (
+        annotation,
+        html_parsing,
+        post_train,
+        release,
+        text_normalization,
+        train,
+        train_release,
+        url_normalization,
+    )
 
     for stage, names in [
         ("url-normalization", url_normalization._schema().names),
@@ -97,6 +111,8 @@ def test_every_stage_has_a_contract_matching_its_columns():
         ("train", train._schema().names),
         ("post-train", post_train._schemas()[0].names),
         ("label-issues", post_train._schemas()[1].names),
+        ("release", release.schema().names),
+        ("release-model", train_release._schema().names),
     ]:
         assert list(contracts.load(stage)["properties"]) == list(names), stage
     files = {p.name.removesuffix(".schema.json") for p in contracts.SCHEMA_DIR.glob("*.schema.json")}

@@ -16,7 +16,7 @@ from packaging.requirements import Requirement
 
 from medallion.core import sidecar
 from medallion.core.config import CONFIG_DIR, SOURCE_ROOT
-from medallion.core.pipeline import STAGES
+from medallion.core.pipeline import IMAGE_STAGES as STAGES  # every stage with an image of its own
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = {"cleanlab", "scikit-learn", "mlflow", "pandas", "hera", "torch"}

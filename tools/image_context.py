@@ -22,11 +22,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the checkout's sources, not an installed copy
 
 from medallion.core import config, sidecar  # noqa: E402
-from medallion.core.pipeline import STAGES  # noqa: E402
+from medallion.core.pipeline import IMAGE_STAGES  # noqa: E402
 
 # The program each image runs: a stage's module, and for base the exit handler (medallion.cli workflows
 # exit-summary, which the pipeline's onExit template runs in the base image).
-PROGRAMS: dict[str, str] = {"base": "medallion.cli", **{stage.name: stage.module for stage in STAGES}}
+PROGRAMS: dict[str, str] = {"base": "medallion.cli", **{stage.name: stage.module for stage in IMAGE_STAGES}}
 PARTS = {"requirements.txt", "app", "entrypoint"}
 
 

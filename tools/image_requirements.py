@@ -31,8 +31,10 @@ IMAGES: dict[str, tuple[str, ...]] = {
     "html-parsing": ("lxml", "py3langid"),
     "text-normalization": ("simplemma", "lemminflect", "emoji"),
     "annotated": ("openai",),
-    "train": ("scikit-learn", "mlflow-skinny", "joblib", "cleanlab"),
+    "train": ("scikit-learn", "mlflow-skinny", "joblib", "cleanlab", "datasketch"),
     "post-train": ("cleanlab", "scikit-learn"),
+    "release": ("datasketch",),
+    "release-model": ("scikit-learn", "mlflow-skinny", "joblib", "cleanlab", "datasketch"),
 }
 # The images' interpreter (images/base/Dockerfile: python:3.11.7-slim on Linux).
 IMAGE_ENVIRONMENT = {

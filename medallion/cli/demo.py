@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from medallion.cli.run import run_pipeline
@@ -26,35 +26,84 @@ def yesterday() -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from medallion.demo.synthetic import CrawlSpec, write_crawl
+    from medallion.demo.synthetic import day_specs
 
+    if args.days < 1:
+        raise ConfigError(f"--days must be 1 or more, got {args.days}")
     store = open_store(args.store)
-    key = pipeline.landing_key(args.date)
-    spec = CrawlSpec(date=args.date, documents=args.documents, seed=args.seed)
+    first = (date.fromisoformat(args.date) - timedelta(days=args.days - 1)).isoformat()
+    args.until = None
+    args.label_source = "api"
+    with demo_labeler():
+        for spec in day_specs(first, args.days, args.documents, args.seed):
+            code = demo_day(store, spec, args)
+            if code != 0:
+                return code
+    print()
+    print_summary(store, args.date)
+    return 0 if args.days == 1 else demo_release(store, args, first)
+
+
+def demo_day(store: Store, spec, args: argparse.Namespace) -> int:
+    """One synthetic batch: generated into the landing folder, then the whole daily pipeline on it."""
+    from medallion.demo.synthetic import write_crawl
+
+    key = pipeline.landing_key(spec.date)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "crawl.jsonl"
         with open(path, "w", encoding="utf-8") as out:
             counts = write_crawl(spec, out)
         if not store.exists(key) or sidecar.file_sha1(path) != _sha1_of(store, key):
             store.upload(path, key)
+    across = (
+        f", {counts['carried']:,} re-crawls and {counts['syndicated']:,} syndicated copies of earlier days"
+        if spec.earlier
+        else ""
+    )
     print(
         f"generated a synthetic crawl of {counts['lines']:,} lines ({counts['articles']:,} articles, "
-        f"{counts['duplicates']:,} duplicates, {counts['recrawls']:,} re-crawls, {counts['junk']:,} junk) "
-        f"at {store.url(key)}"
+        f"{counts['duplicates']:,} duplicates, {counts['recrawls']:,} re-crawls, {counts['junk']:,} junk"
+        f"{across}) at {store.url(key)}"
     )
     gold = write_gold_sample(store, spec)
     print(
         f"added {gold:,} documents of this batch to the gold-standard sample the quality report scores labels against"
     )
     args.input = store.url(key)
-    args.until = None
-    args.label_source = "api"
-    with demo_labeler():
-        code = run_pipeline(args)
-    if code == 0:
-        print()
-        print_summary(store, args.date)
-    return code
+    args.date = spec.date
+    return run_pipeline(args)
+
+
+def demo_release(store: Store, args: argparse.Namespace, first: str) -> int:
+    """A release of the demo's days, and a model trained and registered on it."""
+    import importlib
+
+    name = f"demo-{first}-{args.date}"
+    common = ["--store", args.store] + ["--force"] * bool(args.force) + ["--warn-only"] * bool(args.warn_only)
+    print()
+    for stage, argv in (
+        ("release", ["--release", name, "--from", first, "--to", args.date]),
+        ("release-model", ["--release", name]),
+    ):
+        code = importlib.import_module(pipeline.stage(stage).module).main(common + argv)
+        if code != 0:
+            return code
+    release = datasets.read_meta(store, pipeline.dataset_key(pipeline.stage("release"), name))
+    model = datasets.read_meta(store, pipeline.dataset_key(pipeline.stage("release-model"), name))
+    stats, metrics = release["statistics"], model["statistics"]["metrics"]
+    removed = stats["duplicates_removed"]["by_reason"]
+    print(
+        f"\nrelease {name}: {stats['rows']:,} documents from {len(stats['batches'])} days "
+        f"({stats['input_rows']:,} rows in; removed as the same canonical URL {removed.get('canonical-url', 0):,}, "
+        f"as near-duplicate text {removed.get('near-duplicate', 0):,}); splits "
+        + ", ".join(f"{split} {n:,}" for split, n in stats["splits"].items())
+    )
+    mlflow = model["statistics"]["mlflow"]
+    print(
+        f"model: test accuracy {metrics['test_accuracy']:.3f}, macro-F1 {metrics['test_macro_f1']:.3f}; "
+        f"registered {mlflow['model_name']} version {mlflow['model_version']} ({mlflow['tracking']})"
+    )
+    return 0
 
 
 def write_gold_sample(store: Store, spec, every: int = 5) -> int:
@@ -139,6 +188,13 @@ def add_parser(sub, store_help: str) -> None:
     demo.add_argument("--date", type=parse_date, default=yesterday(), help="batch date (default: yesterday)")
     demo.add_argument("--documents", type=int, default=1000, help="articles in the synthetic crawl")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the synthetic crawl")
+    demo.add_argument(
+        "--days",
+        type=int,
+        default=1,
+        help="batches to generate, ending at --date, with re-crawls and syndicated copies across days; "
+        "more than one: a release of them all, and a model trained and registered on it",
+    )
     pipeline.add_stage_params(demo, names=("versions", "annotate-version"))
     demo.add_argument("--force", action="store_true", help="rebuild datasets even when up to date")
     demo.add_argument("--isolate", action="store_true", help="run each stage in its own process")

@@ -13,7 +13,7 @@ import uuid
 
 from medallion.core import config, pipeline, taxonomy
 from medallion.runtime import failures
-from medallion.runtime.args import add_config_dir, parse_date
+from medallion.runtime.args import add_config_dir, add_step_arguments, parse_date
 from medallion.runtime.failures import UsageError
 
 PIPELINE_WORKFLOW = "html-classification"
@@ -94,7 +94,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_pipeline(args)
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    """``medallion release``: the release stage exactly as its container runs it (``python -m steps.release``)."""
+    os.environ.setdefault("MEDALLION_WORKFLOW", "release")
+    os.environ.setdefault("MEDALLION_RUN_ID", f"local-{uuid.uuid4().hex[:12]}")
+    return importlib.import_module(pipeline.stage("release").module).build(args)
+
+
 def add_parser(sub, store_help: str) -> None:
+    stage = pipeline.stage("release")
+    release = sub.add_parser(
+        "release", help="build a training set across days (a release)", description=stage.description
+    )
+    add_step_arguments(release, stage)
+    release.set_defaults(func=cmd_release)
+
     run = sub.add_parser("run", help="run the stages for one daily batch in order")
     run.add_argument("--store", default=config.default_store(), help=store_help)
     add_config_dir(run)

@@ -17,14 +17,14 @@ from typing import Any
 from medallion.core.compiled import CompiledContract, as_json
 from medallion.core.config import SCHEMA_DIR
 from medallion.core.errors import MedallionError
-from medallion.core.pipeline import STAGE_NAMES
+from medallion.core.pipeline import ALL_STAGES
 from medallion.core.timestamps import parse_timestamp
 
 SHARED = "columns"  # the shared column definitions every record schema refers to
 # The record contract of each dataset kind. A stage's main dataset is its stage name (the pipeline table);
 # the others are the post-train stage's label issues and every stage's quarantined rejects.
 OTHER_KINDS = ("label-issues", "rejects")
-KINDS = (*STAGE_NAMES, *OTHER_KINDS)
+KINDS = (*dict.fromkeys(stage.kind for stage in ALL_STAGES), *OTHER_KINDS)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ Nothing else in the code base lists the stages.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from medallion.core.config import DATASET_ROOT
@@ -79,6 +80,15 @@ class Stage:
     writes: tuple[str, ...] = ()  # prefixes it writes besides its dataset, quarantine and shards
     services: tuple[str, ...] = ()  # outside services it calls, whose settings reach its pod: labeler, mlflow
     sizing: Sizing = Sizing()
+    # What names one dataset of the stage below its path: the batch date (``--date``), or the release
+    # name (``--release``) for a dataset built across days.
+    keyed_by: str = "date"
+    contract: str = ""  # the record contract its rows follow, when it is another stage's (default: its name)
+    image: str = ""  # the stage whose container writes it, when another's (default: its own image)
+
+    @property
+    def kind(self) -> str:
+        return self.contract or self.name
 
     @property
     def fmt(self) -> str:
@@ -221,12 +231,111 @@ STAGES = STAGES + (
 
 STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
 
+RELEASE_PARAMS = (
+    Param("from", "first batch date of the window, YYYY-MM-DD (default: the earliest batch)"),
+    Param("to", "last batch date of the window: YYYY-MM-DD or yesterday (default: the latest batch)"),
+    Param("days", "window length in days ending at --to, instead of --from", default=""),
+    Param(
+        "source",
+        "the daily layer a release is built from",
+        default="post-train",
+        enum=("post-train", "annotated"),
+    ),
+    Param("near-duplicate-threshold", "MinHash LSH Jaccard threshold for near-duplicate text", default="0.8"),
+    Param("splits", "train,validation,test fractions", default="0.8,0.1,0.1"),
+    Param(
+        "require-all-days",
+        "fail when a day of the window has no batch",
+        default="false",
+        enum=("false", "true"),
+    ),
+    Param(
+        "allow-other-taxonomy",
+        "take batches labeled under another taxonomy (their rows outside the current one are quarantined)",
+        default="false",
+        enum=("false", "true"),
+    ),
+)
+
+# Datasets built across days, each named by its release: not part of the daily run (``medallion run``).
+RELEASE_STAGES: tuple[Stage, ...] = (
+    Stage(
+        name="release",
+        module="steps.release",
+        workflow="release",
+        layer="release",
+        path="releases",
+        dataset="documents.parquet",
+        text_column="text",
+        inputs=(),  # the window's daily batches of --source
+        keyed_by="release",
+        labeled=True,
+        sizing=Sizing(cpu_request="1", cpu_limit="2", memory_request="1Gi", memory_limit="3Gi"),
+        description="A training set across days: every batch in a date window, deduplicated across days "
+        "by canonical URL (freshest crawl) and near-duplicate text (MinHash LSH), with a stable "
+        "train/validation/test split from a hash of the URL.",
+        params=RELEASE_PARAMS,
+    ),
+    Stage(
+        name="release-model",
+        module="steps.train",
+        workflow="release-train",
+        layer="release",
+        path="models/releases",
+        dataset="predictions.parquet",
+        inputs=("release",),
+        keyed_by="release",
+        labeled=True,
+        services=("mlflow",),
+        sizing=Sizing(cpu_request="2", cpu_limit="2", memory_request="1Gi", memory_limit="4Gi"),
+        description="A model trained on a release's train split, selected on validation and scored on "
+        "test; every row's prediction, the model logged and registered in MLflow.",
+    ),
+    Stage(
+        name="release-clean",
+        module="steps.train",
+        workflow="release-train",
+        layer="release",
+        path="releases",
+        dataset="documents.parquet",
+        text_column="text",
+        inputs=("release",),
+        keyed_by="release",
+        labeled=True,
+        contract="release",
+        image="release-model",  # train --release NAME --clean writes it
+        description="A release with the rows cleanlab finds mislabeled (out-of-sample probabilities "
+        "over the whole release) removed: a release of its own, <name>-clean.",
+    ),
+)
+ALL_STAGES: tuple[Stage, ...] = STAGES + RELEASE_STAGES
+IMAGE_STAGES: tuple[Stage, ...] = tuple(s for s in ALL_STAGES if not s.image)  # one container image each
+CLEAN_SUFFIX = "-clean"  # the cleaned release of NAME is the release NAME-clean
+
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def check_release_name(name: str, reserved_suffix: str = "") -> str:
+    """A release name is one safe path segment: letters, digits, ``.``, ``_``, ``-``; at most 100."""
+    if not SAFE_NAME.fullmatch(name) or set(name) <= {"."}:
+        raise ValueError(
+            f"release name {name!r} is not a safe path segment: use 1-100 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (for example weekly-2026-12-07)"
+        )
+    if reserved_suffix and name.endswith(reserved_suffix):
+        raise ValueError(
+            f"release name {name!r} ends in {reserved_suffix!r}, which names the cleaned copy of release "
+            f"{name.removesuffix(reserved_suffix)!r} (train --clean writes it): choose another name"
+        )
+    return name
+
 
 def stage(name: str) -> Stage:
-    for candidate in STAGES:
+    for candidate in ALL_STAGES:
         if candidate.name == name:
             return candidate
-    raise KeyError(f"unknown stage {name!r}; stages are: {', '.join(STAGE_NAMES)}")
+    raise KeyError(f"unknown stage {name!r}; stages are: {', '.join(s.name for s in ALL_STAGES)}")
 
 
 def stages_until(until: str | None) -> tuple[Stage, ...]:

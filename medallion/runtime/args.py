@@ -7,7 +7,7 @@ import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from medallion.core import config
+from medallion.core import config, pipeline
 from medallion.core.pipeline import Stage
 from medallion.runtime import failures
 
@@ -23,6 +23,15 @@ def parse_date(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"--date must be YYYY-MM-DD, yesterday or today, got {text!r}"
         ) from exc
+
+
+def release_name(text: str) -> str:
+    """A release name as given: checked to be one safe path segment once ``{to}`` is filled in."""
+    try:
+        pipeline.check_release_name(text.replace("{to}", "2000-01-01"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return text
 
 
 class ConfigDir(argparse.Action):
@@ -50,15 +59,34 @@ def add_config_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def step_parser(stage: Stage, description: str | None = None) -> argparse.ArgumentParser:
+def step_parser(
+    stage: Stage, description: str | None = None, epilog: str | None = None
+) -> argparse.ArgumentParser:
     """``python -m <stage module>``'s parser: store, date, force, warn-only, shards, the stage's parameters."""
     parser = failures.ArgumentParser(
-        prog=f"python -m {stage.module}", description=description or stage.description
+        prog=f"python -m {stage.module}", description=description or stage.description, epilog=epilog
     )
+    add_step_arguments(parser, stage)
+    return parser
+
+
+def add_step_arguments(parser: argparse.ArgumentParser, stage: Stage) -> None:
+    """The options of ``stage``'s step on ``parser`` (its own, or a ``medallion`` subcommand's)."""
     parser.add_argument(
         "--store", default=config.default_store(), help="store URI: file://PATH or s3://BUCKET[/PREFIX]"
     )
-    parser.add_argument("--date", required=True, type=parse_date, help="batch date, YYYY-MM-DD")
+    if stage.keyed_by == "release":
+        parser.add_argument(
+            "--release",
+            "--name",
+            dest="release",
+            required=True,
+            type=release_name,
+            metavar="NAME",
+            help="release name: one path segment; {to} in it becomes the window's last date",
+        )
+    else:
+        parser.add_argument("--date", required=True, type=parse_date, help="batch date, YYYY-MM-DD")
     add_config_dir(parser)
     parser.add_argument(
         "--force",
@@ -88,4 +116,3 @@ def step_parser(stage: Stage, description: str | None = None) -> argparse.Argume
         metavar="DIR",
         help="write the dataset URI, SHA1 and row count as files in DIR (Argo output parameters)",
     )
-    return parser

@@ -31,7 +31,7 @@ def up_to_date(run) -> bool:
         return False
     return (
         meta.get("code_version") == sidecar.code_version(run.stage.module)
-        and (meta.get("contract") or {}).get("sha1") == contracts.fingerprint(run.stage.name)
+        and (meta.get("contract") or {}).get("sha1") == contracts.fingerprint(run.stage.kind)
         and (checked.get("config") or {}).get("sha1") == run.quality_config.sha1
         and (run.taxonomy is None or (meta.get("taxonomy") or {}).get("sha1") == run.taxonomy.sha1)
         # A dataset committed past failed gates with --warn-only is rebuilt (and fails) without it.

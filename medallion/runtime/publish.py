@@ -32,7 +32,7 @@ def commit(run, process: list[dict], extra_stats: dict[str, Any] | None = None) 
         run,
         base,
         run.rejects,
-        description=f"Records the {run.label} stage rejected for {run.date}, each with its reason.",
+        description=f"Records the {run.label} stage rejected for {run.partition}, each with its reason.",
         kind="quarantine",
         layer="quarantine",
         schema=REJECT_SCHEMA,
@@ -42,7 +42,7 @@ def commit(run, process: list[dict], extra_stats: dict[str, Any] | None = None) 
     )
     datasets.commit(run.store, run.quarantine_key, run.rejects.path, rejects, sha1=run.rejects.sha1)
     quality_hooks.enforce_gates(run, report)
-    folder = pipeline.dataset_dir(run.stage, run.date, run.version)
+    folder = pipeline.dataset_dir(run.stage, run.partition, run.version)
     artifacts = []
     for name, path in run.artifacts:  # before the sidecar: the sidecar commits everything
         artifacts.append(
@@ -75,9 +75,9 @@ def commit(run, process: list[dict], extra_stats: dict[str, Any] | None = None) 
         run.writer,
         description=run.stage.description,
         columns=run.columns,
-        contract=run.stage.name,
+        contract=run.stage.kind,
         statistics={**statistics(run.writer, counts), **(extra_stats or {})},
-        head={"artifacts": artifacts} if artifacts else {},
+        head={**({"artifacts": artifacts} if artifacts else {}), **run.described},
         tail={"quarantine": run.store.url(run.quarantine_key), "quality": report},
     )
     meta = datasets.commit(run.store, run.key, run.writer.path, meta, sha1=run.writer.sha1)

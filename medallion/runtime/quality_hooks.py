@@ -29,7 +29,7 @@ def measure(
     gold, why = (None, "")
     if profile.categories:
         gold, why = quality.load_gold(run.store, run.quality_config)
-    folder = pipeline.dataset_dir(run.stage, run.date, run.version)
+    folder = pipeline.dataset_dir(run.stage, run.partition, run.version)
     report = quality.report(
         profile,
         nulls=writer.stats.nulls,
@@ -41,11 +41,13 @@ def measure(
         categories=run.taxonomy.names if run.taxonomy else (),
         gold=gold,
         gold_why=why,
-        history=quality_drift.earlier_profiles(
+        history=[]  # drift is a daily batch's against the days before it
+        if run.stage.keyed_by != "date"
+        else quality_drift.earlier_profiles(
             run.store,
-            folder[: -len(run.date) - 1],
+            folder[: -len(run.partition) - 1],
             dataset,
-            run.date,
+            run.partition,
             int(run.quality_config.drift.get("history", quality_drift.DRIFT_DEFAULTS["history"])),
         ),
     )
@@ -79,6 +81,7 @@ def enforce_gates(run, report: dict) -> None:
         "stage": run.stage.name,
         "version": run.version,
         "date": run.date,
+        "partition": run.partition,
         "created_at": sidecar.now(),
         "quarantine": run.store.url(run.quarantine_key),
         "quality": report,

@@ -62,14 +62,19 @@ class StepRun:
         version: str | None = None,
         input_versions: dict[str, str] | None = None,
         external_sources: list[dict] | None = None,
+        batches: dict[str, tuple[str, str]] | None = None,
     ):
+        """``batches``: for a stage built across days (a release), its inputs, ``name -> (stage, key)``,
+        instead of the stage's inputs for ``args.date``."""
         self.stage = stage
         self.date = args.date
+        # The folder below the stage's path: the batch date, or the release name.
+        self.partition = args.release if stage.keyed_by == "release" else args.date
         self.force = args.force
         self.warn_only = getattr(args, "warn_only", False)
         self.quality_config = quality_gates.load_config()
         self.taxonomy = taxonomy.load() if stage.labeled else None  # what its categories may be
-        self.contract = contracts.contract(stage.name)
+        self.contract = contracts.contract(stage.kind)
         self.output_params = Path(args.output_params) if args.output_params else None
         self.version = version
         self.params = params
@@ -77,24 +82,29 @@ class StepRun:
         self.columns = columns
         self.store = open_store(args.store)
         self.context = RunContext.from_env(default_workflow=stage.workflow)
-        self.key = pipeline.dataset_key(stage, self.date, version)
-        self.quarantine_key = pipeline.quarantine_key(stage, self.date, version)
+        self.key = pipeline.dataset_key(stage, self.partition, version)
+        self.quarantine_key = pipeline.quarantine_key(stage, self.partition, version)
         self.label = stage.name + (f"/{version}" if version else "")
+        if stage.keyed_by == "release":
+            self.label += f" {self.partition}"
         self.committed = datasets.read_meta(self.store, self.key)
         recorded = {
             datasets.source_key(source): source for source in (self.committed or {}).get("sources", [])
         }
         self.inputs: dict[str, datasets.Dataset] = {}
         self.sources = list(external_sources or [])
-        for name in stage.inputs:
-            upstream = pipeline.stage(name)
-            in_version = (input_versions or {}).get(name)
-            key = pipeline.dataset_key(upstream, self.date, in_version)
+        if batches is None:
+            batches = {
+                name: (name, self._input_key(pipeline.stage(name), (input_versions or {}).get(name)))
+                for name in stage.inputs
+            }
+        self.input_kinds = {name: pipeline.stage(kind).kind for name, (kind, _key) in batches.items()}
+        for name, (kind, key) in batches.items():
             dataset = datasets.Dataset.open(
-                self.store, key, hint=f"run stage {name} for {self.date} first (medallion run --until {name})"
+                self.store, key, hint=f"run stage {kind} for {self.date} first (medallion run --until {kind})"
             )
             try:
-                contracts.check_dataset(dataset.meta, name)
+                contracts.check_dataset(dataset.meta, self.input_kinds[name])
             except contracts.ContractError as exc:
                 raise StepFailed(f"[{self.label}] input {name}: {exc}") from exc
             # The SHA1 of the data as it is now (its fingerprint stands in for a re-hash while unchanged),
@@ -115,6 +125,7 @@ class StepRun:
         self.quarantined: Counter[str] = Counter()
         self.duplicates: Counter[str] = Counter()
         self.extra_stats: dict[str, Any] = {}
+        self.described: dict[str, Any] = {}  # sections the stage adds to its sidecar (a release: its window)
         self._workdir: tempfile.TemporaryDirectory | None = None
         self.writer: datasets.DatasetWriter | None = None
         self.rejects: datasets.DatasetWriter | None = None
@@ -127,6 +138,11 @@ class StepRun:
         self._merged: list[str] = []
         self.extra_outputs: list[tuple[str, CheckedWriter, dict, str]] = []
         self.artifacts: list[tuple[str, Path]] = []
+
+    def _input_key(self, upstream: Stage, version: str | None) -> str:
+        """An input of the same batch date, or of the same release."""
+        partition = self.partition if upstream.keyed_by == self.stage.keyed_by else self.date
+        return pipeline.dataset_key(upstream, partition, version)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -177,7 +193,10 @@ class StepRun:
     def start(self, total: int | None = None) -> None:
         """Take the dataset's lease, then open the output writers; call after ``up_to_date`` said no."""
         self._lease = leases.take(
-            self.store, pipeline.dataset_dir(self.stage, self.date, self.version), self.context, self.label
+            self.store,
+            pipeline.dataset_dir(self.stage, self.partition, self.version),
+            self.context,
+            self.label,
         )
         self._workdir = tempfile.TemporaryDirectory(
             prefix=f"medallion-{self.stage.name}-", dir=self.store.scratch_dir()
@@ -261,12 +280,13 @@ class StepRun:
 
         A row that breaks it is quarantined as ``input-contract:<field>:<rule>`` and False is returned.
         """
-        violation = contracts.contract(name, tuple(row)).check(row)
+        kind = self.input_kinds[name]
+        violation = contracts.contract(kind, tuple(row)).check(row)
         if violation is not None:
             self.reject(
                 position,
                 violation.reason("input-contract"),
-                f"input {name} breaks schemas/{name}.schema.json at {violation.field}: {violation.message}",
+                f"input {name} breaks schemas/{kind}.schema.json at {violation.field}: {violation.message}",
                 row,
                 url=url_of(row),
             )
@@ -297,7 +317,7 @@ class StepRun:
         self.reject(
             self.input_rows - 1 if position is None else position,
             violation.reason(),
-            f"the output breaks schemas/{self.stage.name}.schema.json at {violation.field}: {violation.message}",
+            f"the output breaks schemas/{self.stage.kind}.schema.json at {violation.field}: {violation.message}",
             row,
             url=url_of(row),
         )
@@ -330,6 +350,8 @@ class StepRun:
             return
         self.output_params.mkdir(parents=True, exist_ok=True)
         (self.output_params / "date").write_text(self.date)
+        if self.stage.keyed_by == "release":
+            (self.output_params / "release").write_text(self.partition)
         (self.output_params / "uri").write_text(meta["dataset"])
         (self.output_params / "sha1").write_text(meta["sha1"])
         (self.output_params / "rows").write_text(str(meta["statistics"]["rows"]))

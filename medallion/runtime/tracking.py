@@ -31,6 +31,16 @@ def tracking_uri(store: Store) -> str:
     return f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
 
 
+def shown_uri(uri: str) -> str:
+    """A tracking URI as a sidecar may show it: no credentials."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if not (parts.password or parts.username):
+        return uri  # as given: a round trip would drop the empty host of sqlite:///PATH
+    return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
+
+
 @contextlib.contextmanager
 def _setup_lock(uri: str) -> Iterator[None]:
     """An exclusive lock beside a SQLite tracking database while it is created or migrated."""
@@ -44,6 +54,41 @@ def _setup_lock(uri: str) -> Iterator[None]:
         yield
 
 
+def _start(store: Store) -> None:
+    """Point MLflow at the tracking store and the experiment, creating them the first time."""
+    import mlflow
+
+    uri = tracking_uri(store)
+    mlflow.set_tracking_uri(uri)
+    with _setup_lock(uri):  # two runs creating one SQLite database at once would race in its migrations
+        if uri.startswith("sqlite:///") and mlflow.get_experiment_by_name(EXPERIMENT) is None:
+            # A local store keeps its artifacts beside the database, not in ./mlruns of the current folder.
+            artifacts = Path(uri[len("sqlite:///") :]).parent / "artifacts"
+            mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts.as_uri())
+        mlflow.set_experiment(EXPERIMENT)
+
+
+def _dataset(item: dict):
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+
+    return MetaDataset(
+        source=resolve_dataset_source(item["uri"]), name=item["name"], digest=item["sha1"][:DIGEST_LIMIT]
+    )
+
+
+def _log_inputs(inputs: list[dict]) -> None:
+    import mlflow
+
+    for item in inputs:
+        mlflow.log_param(f"input.{item['name']}.sha1", item["sha1"])
+        mlflow.log_input(
+            _dataset(item),
+            context=item.get("context", "training"),
+            tags={"sha1": item["sha1"], "rows": str(item.get("rows", ""))},
+        )
+
+
 def log_training(
     store: Store,
     run_name: str,
@@ -55,32 +100,12 @@ def log_training(
 ) -> str:
     """Log one training run; ``inputs`` are ``{"name", "uri", "sha1", "rows", "context"}``. Returns the run id."""
     import mlflow
-    from mlflow.data.dataset_source_registry import resolve_dataset_source
-    from mlflow.data.meta_dataset import MetaDataset
 
-    uri = tracking_uri(store)
-    mlflow.set_tracking_uri(uri)
-    with _setup_lock(uri):  # two runs creating one SQLite database at once would race in its migrations
-        if uri.startswith("sqlite:///") and mlflow.get_experiment_by_name(EXPERIMENT) is None:
-            # A local store keeps its artifacts beside the database, not in ./mlruns of the current folder.
-            artifacts = Path(uri[len("sqlite:///") :]).parent / "artifacts"
-            mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts.as_uri())
-        mlflow.set_experiment(EXPERIMENT)
+    _start(store)
     with mlflow.start_run(run_name=run_name) as run:
         mlflow.set_tags(tags)
         mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
-        for item in inputs:
-            mlflow.log_param(f"input.{item['name']}.sha1", item["sha1"])
-            dataset = MetaDataset(
-                source=resolve_dataset_source(item["uri"]),
-                name=item["name"],
-                digest=item["sha1"][:DIGEST_LIMIT],
-            )
-            mlflow.log_input(
-                dataset,
-                context=item.get("context", "training"),
-                tags={"sha1": item["sha1"], "rows": str(item.get("rows", ""))},
-            )
+        _log_inputs(inputs)
         mlflow.log_metrics(metrics)
         with tempfile.TemporaryDirectory() as tmp:
             for name, text in sidecars.items():
@@ -88,3 +113,57 @@ def log_training(
                 path.write_text(text)
                 mlflow.log_artifact(str(path), artifact_path="sidecars")
         return run.info.run_id
+
+
+def log_registered_model(
+    store: Store,
+    run_name: str,
+    params: dict,
+    metrics: dict[str, float],
+    release: dict,
+    model,
+    model_name: str,
+    requirements: list[str],
+    tags: dict[str, str],
+) -> dict:
+    """Log a model trained on a release with MLflow's sklearn flavour and register it as a new version of
+    ``model_name``: the release (``{"name", "uri", "sha1", "rows"}``) is the run's input dataset and the
+    metrics are logged on the run and on the model, against that dataset. Returns run id and version."""
+    import logging
+    import warnings
+
+    import mlflow
+    import mlflow.sklearn
+
+    _start(store)
+    # MLflow's notes on pickles, pip and uv projects say nothing about this run: the requirements are
+    # given, and the pickle is one this step wrote.
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    with mlflow.start_run(run_name=run_name) as run, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        mlflow.set_tags(tags)
+        mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
+        _log_inputs([release])
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            registered_model_name=model_name,
+            pip_requirements=requirements,  # as locked; MLflow would otherwise infer them in a subprocess
+            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+        )
+        mlflow.log_metrics(metrics)
+        mlflow.log_metrics(metrics, model_id=info.model_id, dataset=_dataset(release))
+        version = info.registered_model_version
+        client = mlflow.MlflowClient()
+        for key, value in {
+            "release": release["name"],
+            "release.uri": release["uri"],
+            "release.sha1": release["sha1"],
+        }.items():
+            client.set_model_version_tag(model_name, str(version), key, value)
+        client.update_model_version(
+            model_name,
+            str(version),
+            description=f"Trained on release {release['name']} ({release['uri']}, sha1 {release['sha1']}).",
+        )
+        return {"run_id": run.info.run_id, "model_name": model_name, "model_version": int(version)}

@@ -77,7 +77,7 @@ def node_from_meta(meta: dict) -> Node:
         kind=meta.get("kind", "dataset"),
         stage=meta["stage"]["name"],
         version=meta["stage"].get("version"),
-        date=meta["date"],
+        date=(meta.get("release") or {}).get("name") or meta["date"],  # a release is named, not dated
         sha1=meta["sha1"],
         rows=meta["statistics"]["rows"],
         rules=[step["name"] for step in meta.get("process", [])],

@@ -113,7 +113,8 @@ def rebuild(meta: dict, scratch: LocalStore, result: Reproduction) -> Rebuilt:
     argv, env = replay_args(meta, store, scratch)
     if meta.get("taxonomy"):  # labeled under the recorded label set, whatever the configuration says now
         env = {**env, "MEDALLION_CONFIG_DIR": str(recorded_config(meta, Path(scratch.root)))}
-    argv = ["--store", scratch.uri, "--date", meta["date"], "--warn-only", *argv]
+    when = ["--date", meta["date"]] if stage.keyed_by == "date" else []  # a release names itself in argv
+    argv = ["--store", scratch.uri, *when, "--warn-only", *argv]
     code, output = _run(stage.module, argv, env)
     rebuilt_meta = datasets.read_meta(scratch, key)
     if code != 0 or rebuilt_meta is None:

@@ -167,3 +167,59 @@ def precision_recall(flagged: set[int], truth: set[int]) -> tuple[float, float]:
     precision = hits / len(flagged) if flagged else (1.0 if not truth else 0.0)
     recall = hits / len(truth) if truth else 1.0
     return precision, recall
+
+
+def scores(labels: Sequence[str], predicted: Sequence[str], classes: Sequence[str]) -> dict:
+    """Accuracy, macro-F1 and F1 per class of ``predicted`` against ``labels``."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    per_class = f1_score(labels, predicted, labels=list(classes), average=None, zero_division=0)
+    return {
+        "accuracy": float(accuracy_score(labels, predicted)),
+        "macro_f1": float(
+            f1_score(labels, predicted, labels=list(classes), average="macro", zero_division=0)
+        ),
+        "f1": {c: float(f) for c, f in zip(classes, per_class, strict=True)},
+    }
+
+
+@dataclass
+class Selected:
+    model: object  # fit on the train split with the chosen C
+    C: float
+    validation: dict[float, float]  # C -> validation macro-F1 (empty when there is no validation split)
+
+
+def fit_selected(
+    train: tuple[Sequence[str], Sequence[str]],
+    validation: tuple[Sequence[str], Sequence[str]],
+    grid: Sequence[float],
+    config: TrainConfig = TrainConfig(),
+) -> Selected:
+    """Fit one model per regularization strength ``C`` of ``grid`` on ``train`` (texts, labels) and keep
+    the one with the best macro-F1 on ``validation`` (the smaller C on a tie); ``config.C`` when the
+    validation split is empty."""
+    from dataclasses import replace
+
+    texts, labels = list(train[0]), list(train[1])
+    if len(set(labels)) < 2:
+        raise ValueError(f"the train split needs at least two classes, got {sorted(set(labels))}")
+    classes = sorted(set(labels) | set(validation[1]))
+    if not validation[0]:
+        return Selected(_fit(texts, labels, config), config.C, {})
+    results = {}
+    best = None
+    for C in sorted(grid):
+        model = _fit(texts, labels, replace(config, C=C))
+        results[C] = scores(list(validation[1]), list(model.predict(list(validation[0]))), classes)[
+            "macro_f1"
+        ]
+        if best is None or results[C] > results[best[0]]:
+            best = (C, model)
+    return Selected(best[1], best[0], results)
+
+
+def _fit(texts: list[str], labels: list[str], config: TrainConfig):
+    model = _pipeline(config).fit(texts, labels)
+    vars(model.named_steps["tfidf"]).pop("_stop_words_id", None)  # see train(): the same bytes every run
+    return model
