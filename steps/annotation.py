@@ -40,14 +40,17 @@ def _schema():
 
 def main(argv: list[str] | None = None) -> int:
     parser = step_parser(STAGE)
-    parser.add_argument("--budget", type=int, default=None, help="most documents this run may pay for")
-    parser.add_argument("--token-budget", type=int, default=None, help="most tokens this run may spend (llm)")
     parser.add_argument("--batch-size", type=int, default=32, help="documents per API request")
     parser.add_argument("--concurrency", type=int, default=4, help="API requests in flight")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per API request")
     parser.add_argument("--max-retries", type=int, default=6, help="retries of a failing API request")
     parser.add_argument("--gold", help="gold-standard sample for annotator accuracy: JSON {url: category}")
     args = parser.parse_args(argv)
+    for name in ("budget", "token_budget"):  # table parameters are text, as Argo passes them
+        value = getattr(args, name)
+        if value and not value.isdigit():
+            parser.error(f"--{name.replace('_', '-')} must be a whole number, got {value!r}")
+        setattr(args, name, int(value) if value else None)
     return guarded(lambda: annotate(args))
 
 

@@ -195,6 +195,8 @@ STAGES = STAGES + (
                 default="api",
             ),
             Param("llm-model", "chat model for --label-source llm", default=""),
+            Param("budget", "most documents this run may pay the labeling API for (default: no limit)"),
+            Param("token-budget", "most tokens this run may spend on the LLM (default: no limit)"),
         ),
     ),
     Stage(

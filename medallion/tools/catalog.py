@@ -1,9 +1,11 @@
 """A static HTML data catalog of a store, written from the sidecars (and a few rows of the data).
 
-index.html lists every dataset by stage, version and date. Each dataset has a page with its metadata,
-schema, statistics, quality report, sample rows and its lineage drawn as SVG. Each batch date has a page
-with the day's flow through the layers (rows in, rows out, drops by reason) and the text-normalization
-versions side by side on the same documents. Plain HTML and inline SVG: no script, no network.
+index.html lists every dataset by stage, version and date, charts the daily batches over time
+(catalog_history.py) and lists the releases built across days (catalog_releases.py, a page each). Each
+dataset has a page with its metadata, schema, statistics, quality report, sample rows and its lineage drawn
+as SVG. Each batch date has a page with the day's flow through the layers (rows in, rows out, drops by
+reason) and the text-normalization versions side by side on the same documents. Plain HTML and inline SVG:
+no script, no network.
 
     medallion catalog --store URI --out DIR|URI
 """
@@ -11,7 +13,6 @@ versions side by side on the same documents. Plain HTML and inline SVG: no scrip
 from __future__ import annotations
 
 import argparse
-import html
 import json
 from pathlib import Path
 
@@ -20,42 +21,20 @@ from medallion.core.config import DATASET_ROOT, default_store
 from medallion.core.store import open_store
 from medallion.core.store_interface import Store
 from medallion.runtime.quality_gates import DIMENSIONS
-from medallion.tools import lineage
-
-CSS = """
-body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
-h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:8px 0;font-size:13px}
-td,th{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f4f4f4}code,.mono{font-family:ui-monospace,monospace;font-size:12px}
-.bar{background:#4a7bd0;height:10px;display:inline-block}.drop{background:#d05a4a}
-.failed{color:#b00;font-weight:bold}.warn{color:#a60}.passed{color:#070}
-.side{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:8px}
-.side div{border:1px solid #ddd;padding:6px;font-size:12px;white-space:pre-wrap}
-nav a{margin-right:12px}
-"""
+from medallion.tools import catalog_history, catalog_releases, lineage
+from medallion.tools.catalog_html import esc, html_page, html_table, slug
 
 
-def _e(value) -> str:
-    return html.escape(str(value))
-
-
-def slug(key: str) -> str:
-    return key.removeprefix(f"{DATASET_ROOT}/").replace("/", "__") + ".html"
-
-
-def _page(title: str, body: str, root: str = "") -> str:
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<title>{_e(title)}</title><link rel="icon" href="data:,"><style>{CSS}</style></head><body>'
-        f'<nav><a href="{root}index.html">Catalog</a></nav><h1>{_e(title)}</h1>{body}</body></html>\n'
-    )
-
-
-def _table(header: list[str], rows: list[list], raw: bool = False) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c if raw else _e(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def node(meta: dict) -> lineage.Node:
+    """``meta``'s lineage node; a stage this code does not know (yet) still gets one, from its sidecar."""
+    try:
+        return lineage.node_from_meta(meta)
+    except KeyError:  # pipeline.stage() of an unknown name
+        return lineage.Node(
+            uri=meta["dataset"], kind=meta.get("kind", "dataset"), stage=meta["stage"]["name"],
+            version=meta["stage"].get("version"), date=meta["date"], sha1=meta["sha1"],
+            rows=meta["statistics"]["rows"], rules=[step["name"] for step in meta.get("process", [])],
+        )  # fmt: skip
 
 
 class Catalog:
@@ -63,11 +42,13 @@ class Catalog:
 
     def __init__(self, store: Store):
         self.store = store
-        self.metas: dict[str, dict] = {}
-        for key in datasets.find_datasets(store, f"{DATASET_ROOT}/"):
-            meta = datasets.read_meta(store, key)
-            if meta is not None:
+        self.metas: dict[str, dict] = {}  # the daily batches' datasets
+        keys = list(datasets.find_datasets(store, f"{DATASET_ROOT}/"))
+        for key in keys:
+            meta = None if catalog_releases.is_release(key) else datasets.read_meta(store, key)
+            if meta is not None and not catalog_releases.is_release(key, meta):
                 self.metas[key] = meta
+        self.releases = catalog_releases.load(store, keys)
         self.by_uri = {meta["dataset"]: key for key, meta in self.metas.items()}
 
     def order(self, key: str) -> tuple:
@@ -86,40 +67,48 @@ class Catalog:
         key = self.by_uri.get(uri)
         return f"{root}datasets/{slug(key)}" if key else None
 
+    def link_key(self, key: str) -> str | None:
+        return f"../datasets/{slug(key)}" if key in self.metas else None
+
     # -- pages ---------------------------------------------------------------------------------------------
 
     def index(self) -> str:
         rows = []
         for key in sorted(self.metas, key=self.order):
             meta = self.metas[key]
-            node = lineage.node_from_meta(meta)
+            entry = node(meta)
             passed = (meta.get("quality") or {}).get("passed")
             state = "" if passed is None else ("passed" if passed else "FAILED")
             rows.append(
                 [
-                    f'<a href="datasets/{slug(key)}">{_e(node.stage + (" " + node.part if node.part else ""))}</a>',
-                    _e(node.version or "-"),
-                    f'<a href="batches/{_e(meta["date"])}.html">{_e(meta["date"])}</a>',
+                    f'<a href="datasets/{slug(key)}">{esc(entry.stage + (" " + entry.part if entry.part else ""))}</a>',
+                    esc(entry.version or "-"),
+                    f'<a href="batches/{esc(meta["date"])}.html">{esc(meta["date"])}</a>',
                     f"{meta['statistics']['rows']:,}",
-                    f'<span class="mono">{_e(meta["sha1"][:12])}</span>',
+                    f'<span class="mono">{esc(meta["sha1"][:12])}</span>',
                     f'<span class="{state.lower()}">{state}</span>',
                 ]
             )
         dates = sorted({m["date"] for m in self.metas.values()}, reverse=True)
-        batches = " ".join(f'<a href="batches/{_e(d)}.html">{_e(d)}</a>' for d in dates)
+        batches = " ".join(f'<a href="batches/{esc(d)}.html">{esc(d)}</a>' for d in dates)
         body = (
-            f"<p>{len(self.metas)} datasets in <code>{_e(self.store.uri)}</code>. Batches: {batches}</p>"
-            + _table(["stage", "version", "date", "rows", "sha1", "quality gates"], rows, raw=True)
+            f"<p>{len(self.metas)} datasets in <code>{esc(self.store.uri)}</code>. Batches: {batches}</p>"
+            + catalog_releases.section(self.releases)
+            + catalog_history.history(self.metas)
+            + "<h2>Datasets</h2>"
+            + html_table(["stage", "version", "date", "rows", "sha1", "quality gates"], rows, raw=True)
         )
-        return _page("HTML classification: data catalog", body)
+        return html_page("HTML classification: data catalog", body)
 
     def dataset(self, key: str) -> str:
         meta = self.metas[key]
-        node = lineage.node_from_meta(meta)
-        graph = lineage.upstream(meta)
+        try:
+            drawn = lineage.svg(lineage.upstream(meta), link=lambda uri: self.link(uri, root="../"))
+        except KeyError as exc:  # a source of a stage this code does not know (yet)
+            drawn = f"<p>Not drawn: {esc(exc)}.</p>"
         sources = [
-            [f'<a href="{self.link(s["uri"])}">{_e(s["uri"])}</a>' if self.link(s["uri"]) else _e(s["uri"]),
-             _e(s["kind"]), f'<span class="mono">{_e(s.get("sha1") or "")}</span>', _e(s.get("rows", ""))]
+            [f'<a href="{self.link(s["uri"])}">{esc(s["uri"])}</a>' if self.link(s["uri"]) else esc(s["uri"]),
+             esc(s["kind"]), f'<span class="mono">{esc(s.get("sha1") or "")}</span>', esc(s.get("rows", ""))]
             for s in meta["sources"]
         ]  # fmt: skip
         stats = meta["statistics"]
@@ -136,47 +125,49 @@ class Catalog:
             for p in meta["process"]
         ]
         facts = [
-            ["dataset", _e(meta["dataset"])],
-            ["description", _e(meta["description"])],
-            ["layer", _e(meta["stage"]["layer"])],
-            ["sha1", f'<span class="mono">{_e(meta["sha1"])}</span>'],
+            ["dataset", esc(meta["dataset"])],
+            ["description", esc(meta["description"])],
+            ["layer", esc(meta["stage"]["layer"])],
+            ["sha1", f'<span class="mono">{esc(meta["sha1"])}</span>'],
             ["rows", f"{stats['rows']:,} (input {stats['input_rows']:,})"],
             ["bytes", f"{meta['bytes']:,}"],
-            ["created", _e(meta["created_at"])],
+            ["created", esc(meta["created_at"])],
             [
                 "workflow",
-                _e(f"{meta['workflow']['name']} / {meta['workflow']['step']} / {meta['workflow']['run_id']}"),
+                esc(
+                    f"{meta['workflow']['name']} / {meta['workflow']['step']} / {meta['workflow']['run_id']}"
+                ),
             ],
-            ["code version", _e(meta["code_version"])],
-            ["contract", _e((meta.get("contract") or {}).get("schema", ""))],
-            ["parameters", f"<code>{_e(json.dumps(meta['parameters'], sort_keys=True))}</code>"],
+            ["code version", esc(meta["code_version"])],
+            ["contract", esc((meta.get("contract") or {}).get("schema", ""))],
+            ["parameters", f"<code>{esc(json.dumps(meta['parameters'], sort_keys=True))}</code>"],
         ]
         if meta.get("taxonomy"):  # the label set its categories come from
             known = meta["taxonomy"]
             facts.append(
                 [
                     "taxonomy",
-                    f"{_e(', '.join(c['name'] for c in known['categories']))} "
-                    f'(<span class="mono">{_e(known["path"])}</span>, sha1 {_e(known["sha1"][:12])})',
+                    f"{esc(', '.join(c['name'] for c in known['categories']))} "
+                    f'(<span class="mono">{esc(known["path"])}</span>, sha1 {esc(known["sha1"][:12])})',
                 ]
             )
         body = (
-            _table(["", ""], facts, raw=True)
+            html_table(["", ""], facts, raw=True)
             + "<h2>Lineage</h2>"
-            + lineage.svg(graph, link=lambda uri: self.link(uri, root="../"))
+            + drawn
             + "<h2>Sources</h2>"
-            + _table(["uri", "kind", "sha1", "rows"], sources, raw=True)
+            + html_table(["uri", "kind", "sha1", "rows"], sources, raw=True)
             + "<h2>Rules applied</h2>"
-            + _table(["rule", "what it does", "parameters"], process)
+            + html_table(["rule", "what it does", "parameters"], process)
             + "<h2>Schema</h2>"
-            + _table(["column", "type", "meaning"], columns)
+            + html_table(["column", "type", "meaning"], columns)
             + "<h2>Statistics</h2>"
-            + _table(["dropped", "rows"], drops or [["nothing dropped", 0]])
+            + html_table(["dropped", "rows"], drops or [["nothing dropped", 0]])
             + (self._quality(meta["quality"]) if meta.get("quality") else "")
             + "<h2>Sample rows</h2>"
-            + _table(sample_cols, sample)
+            + html_table(sample_cols, sample)
         )
-        return _page(f"{node.label}", body, root="../")
+        return html_page(f"{node(meta).label}", body, root="../")
 
     def _quality(self, report: dict) -> str:
         gates = {g["check"]: g for g in report.get("gates", [])}
@@ -184,7 +175,7 @@ class Catalog:
         for dimension in (*DIMENSIONS, "drift"):
             section = report.get(dimension) or {}
             if section.get("measured") is False:
-                rows.append([dimension, "(not measured)", "", "", _e(section.get("why", ""))])
+                rows.append([dimension, "(not measured)", "", "", esc(section.get("why", ""))])
                 continue
             for measure, value in section.items():
                 if isinstance(value, dict | list):
@@ -201,15 +192,15 @@ class Catalog:
                     )
                 shown = f"{value:.4g}" if isinstance(value, float) else value
                 rows.append(
-                    [dimension, _e(measure), _e(shown), bound, f'<span class="{status}">{status}</span>']
+                    [dimension, esc(measure), esc(shown), bound, f'<span class="{status}">{status}</span>']
                 )
         anomalies = "".join(
-            f"<li>{_e(a['message'])}</li>" for a in (report.get("drift") or {}).get("anomalies", [])
+            f"<li>{esc(a['message'])}</li>" for a in (report.get("drift") or {}).get("anomalies", [])
         )
         verdict = "passed" if report.get("passed") else "failed"
         return (
             f'<h2>Quality <span class="{verdict}">({verdict})</span></h2>'
-            + _table(["dimension", "measure", "value", "gate", "status"], rows, raw=True)
+            + html_table(["dimension", "measure", "value", "gate", "status"], rows, raw=True)
             + (f"<p>Drift anomalies:</p><ul>{anomalies}</ul>" if anomalies else "")
         )
 
@@ -233,16 +224,16 @@ class Catalog:
                 **{f"dup:{k}": v for k, v in stats["duplicates_removed"]["by_reason"].items()},
             }
             rows.append(
-                [f'<a href="../datasets/{slug(key)}">{_e(lineage.node_from_meta(meta).label)}</a>',
+                [f'<a href="../datasets/{slug(key)}">{esc(node(meta).label)}</a>',
                  f"{stats['input_rows']:,}", f"{stats['rows']:,}", bar,
-                 _e(", ".join(f"{r} {n}" for r, n in sorted(reasons.items())) or "-")]
+                 esc(", ".join(f"{r} {n}" for r, n in sorted(reasons.items())) or "-")]
             )  # fmt: skip
         body = (
             "<h2>Flow through the layers</h2><p>Blue: rows kept; red: rows dropped (by reason on the right).</p>"
-            + _table(["step", "in", "out", "", "dropped by reason"], rows, raw=True)
+            + html_table(["step", "in", "out", "", "dropped by reason"], rows, raw=True)
             + self._versions_side_by_side(day)
         )
-        return _page(f"Batch {day}", body, root="../")
+        return html_page(f"Batch {day}", body, root="../")
 
     def _versions_side_by_side(self, day: str, documents: int = 4, chars: int = 600) -> str:
         stage = pipeline.stage("text-normalization")
@@ -263,10 +254,10 @@ class Catalog:
         parts = [f"<h2>Text-normalization versions side by side ({', '.join(sorted(texts))})</h2>"]
         for url in common:
             cells = "".join(
-                f"<div><b>{_e(v)}</b>\n{_e(texts[v][url][:chars])}{'...' if len(texts[v][url]) > chars else ''}</div>"
+                f"<div><b>{esc(v)}</b>\n{esc(texts[v][url][:chars])}{'...' if len(texts[v][url]) > chars else ''}</div>"
                 for v in sorted(texts)
             )
-            parts.append(f'<p class="mono">{_e(url)}</p><div class="side">{cells}</div>')
+            parts.append(f'<p class="mono">{esc(url)}</p><div class="side">{cells}</div>')
         return "".join(parts)
 
     # -- writing -------------------------------------------------------------------------------------------
@@ -277,7 +268,7 @@ class Catalog:
             out[f"datasets/{slug(key)}"] = self.dataset(key)
         for day in sorted({m["date"] for m in self.metas.values()}):
             out[f"batches/{day}.html"] = self.batch(day)
-        return out
+        return out | catalog_releases.pages(self.releases, self.link_key)
 
 
 def write(store: Store, out: str) -> tuple[str, int]:
