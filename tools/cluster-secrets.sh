@@ -3,7 +3,7 @@
 # random password generated here and stored only in the cluster. Safe to run again (existing Secrets stay).
 set -euo pipefail
 namespace=${1:-argo}
-identities="ingest url-normalization html-parsing text-normalization annotation train post-train analyst artifacts mlflow"
+identities="ingest url-normalization html-parsing text-normalization annotation train post-train release release-model analyst artifacts mlflow"
 random() { head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32; }
 secret() {  # namespace name key=value...
   local ns=$1 name=$2; shift 2

@@ -85,6 +85,7 @@ class Stage:
     keyed_by: str = "date"
     contract: str = ""  # the record contract its rows follow, when it is another stage's (default: its name)
     image: str = ""  # the stage whose container writes it, when another's (default: its own image)
+    reads: tuple[str, ...] = ()  # stages it may read besides its inputs (a release: the layers it is built from)
 
     @property
     def kind(self) -> str:
@@ -270,6 +271,7 @@ RELEASE_STAGES: tuple[Stage, ...] = (
         dataset="documents.parquet",
         text_column="text",
         inputs=(),  # the window's daily batches of --source
+        reads=("post-train", "annotated"),
         keyed_by="release",
         labeled=True,
         sizing=Sizing(cpu_request="1", cpu_limit="2", memory_request="1Gi", memory_limit="3Gi"),
@@ -306,6 +308,7 @@ RELEASE_STAGES: tuple[Stage, ...] = (
         labeled=True,
         contract="release",
         image="release-model",  # train --release NAME --clean writes it
+        role="release-model",
         description="A release with the rows cleanlab finds mislabeled (out-of-sample probabilities "
         "over the whole release) removed: a release of its own, <name>-clean.",
     ),

@@ -30,8 +30,8 @@ def _dir(path: str) -> str:
 
 def access(stage: pipeline.Stage) -> tuple[list[str], list[str]]:
     """The key prefixes a stage reads and the ones it writes (relative to the store's root)."""
-    reads = [_dir(pipeline.stage(name).path) for name in stage.inputs]
-    if not stage.inputs:
+    reads = [_dir(pipeline.stage(name).path) for name in (*stage.inputs, *stage.reads)]
+    if not stage.inputs and not stage.reads:
         reads.append(f"{pipeline.LANDING_ROOT}/")
     if stage.labeled:
         reads.append(GOLD_SAMPLE_KEY)
@@ -43,13 +43,20 @@ def access(stage: pipeline.Stage) -> tuple[list[str], list[str]]:
 
 
 def analyst_reads() -> list[str]:
-    layers = {s.path.split("/")[0] for s in pipeline.STAGES if s.layer != "bronze"}
+    layers = {s.path.split("/")[0] for s in pipeline.ALL_STAGES if s.layer != "bronze"}
     return [_dir(layer) for layer in sorted(layers)] + [GOLD_SAMPLE_KEY]
 
 
 def identities() -> dict[str, tuple[list[str], list[str]]]:
     """Every identity with the prefixes it reads and writes."""
-    found = {stage.identity: access(stage) for stage in pipeline.STAGES}
+    found: dict[str, tuple[list[str], list[str]]] = {}
+    for stage in pipeline.ALL_STAGES:  # stages written by one container share its identity
+        reads, writes = found.get(stage.identity, ([], []))
+        more_reads, more_writes = access(stage)
+        found[stage.identity] = (
+            list(dict.fromkeys(reads + more_reads)),
+            list(dict.fromkeys(writes + more_writes)),
+        )
     found[ANALYST] = (analyst_reads(), [])
     return found
 
