@@ -7,7 +7,7 @@ prediction is the dataset ``models/releases/<name>/predictions.parquet``. With `
 runs over the whole release (out-of-sample probabilities by K-fold) and the release without the rows it
 finds mislabeled is written beside it as the release ``<name>-clean``.
 
-    python -m steps.train --store URI --release NAME [--model-name NAME] [--clean]
+    python -m steps.train --store URI --release NAME [--model-name NAME] [--clean [false|true]]
 """
 
 from __future__ import annotations
@@ -60,18 +60,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = step_parser(STAGE)
     parser.add_argument(
         "--model-name",
-        default=os.environ.get("MEDALLION_MODEL_NAME", DEFAULT_MODEL_NAME),
-        help="MLflow registered model the new version goes to (default: MEDALLION_MODEL_NAME, "
+        default="",
+        help="MLflow registered model the new version goes to (default, or empty: MEDALLION_MODEL_NAME, "
         f"else {DEFAULT_MODEL_NAME})",
     )
+    # A value as well as a bare flag: a workflow passes --clean false|true, since Argo cannot drop an arg.
     parser.add_argument(
         "--clean",
-        action="store_true",
+        nargs="?",
+        const="true",
+        default="false",
+        choices=("false", "true"),
         help="also write <release>-clean: the release without the rows cleanlab finds mislabeled",
     )
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds for --clean")
     parser.add_argument("--seed", type=int, default=0, help="fold assignment and model seed")
     args = parser.parse_args(argv)
+    args.clean = args.clean == "true"
+    args.model_name = args.model_name or os.environ.get("MEDALLION_MODEL_NAME") or DEFAULT_MODEL_NAME
     return guarded(lambda: train_release(args))
 
 
@@ -226,6 +232,7 @@ def clean(args: argparse.Namespace, meta: dict) -> None:
     source = args.release
     cleaned = copy.copy(args)
     cleaned.release = source + pipeline.CLEAN_SUFFIX
+    cleaned.output_params = None  # the step's output parameters describe the model, not <name>-clean
     config = TrainConfig(folds=args.folds, seed=args.seed)
     params = {"folds": config.folds, "seed": config.seed, "filter_by": "prune_by_noise_rate"}
     process = [

@@ -21,7 +21,7 @@ def test_policies_render_writes_one_policy_per_identity(tmp_path):
     assert result.returncode == 0, result.stderr.decode()
     files = sorted(p.stem for p in tmp_path.glob("*.json"))
     assert files == sorted(
-        ["ingest", "url-normalization", "html-parsing", "text-normalization", "annotation", "train", "post-train", "analyst"]
+        ["ingest", "url-normalization", "html-parsing", "text-normalization", "annotation", "train", "post-train", "release", "release-model", "analyst"]
     )  # fmt: skip
     docs = {name: json.loads((tmp_path / f"{name}.json").read_text()) for name in files}
 
@@ -38,6 +38,15 @@ def test_policies_render_writes_one_policy_per_identity(tmp_path):
     )
     assert "arn:aws:s3:::datasets/html-classification/_shards/preprocess/html-parsing/*" in resources(
         "html-parsing", "WriteOwnPrefixes"
+    )
+    # A release reads the layers it is built from; its trainer also writes the cleaned release beside it.
+    assert "arn:aws:s3:::datasets/html-classification/post-train/*" in resources("release", "ReadInputs")
+    assert resources("release", "WriteOwnPrefixes") == [
+        "arn:aws:s3:::datasets/html-classification/releases/*",
+        "arn:aws:s3:::datasets/html-classification/quarantine/releases/*",
+    ]
+    assert "arn:aws:s3:::datasets/html-classification/releases/*" in resources(
+        "release-model", "WriteOwnPrefixes"
     )
     assert resources("analyst", "WriteOwnPrefixes") == []
     analyst_reads = resources("analyst", "ReadInputs")

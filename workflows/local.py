@@ -1,4 +1,5 @@
-"""Run the rendered ``html-classification`` DAG on this machine, as Argo would, to catch wiring mistakes.
+"""Run a rendered WorkflowTemplate's DAG on this machine, as Argo would, to catch wiring mistakes: the
+``html-classification`` pipeline by default, or another (``release``).
 
 It reads the manifests in a folder, resolves each task's ``templateRef``, substitutes Argo's parameters
 (``{{inputs.parameters.x}}``, ``{{workflow.parameters.x}}``, ``{{tasks.T.outputs.parameters.y}}``,

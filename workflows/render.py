@@ -8,6 +8,7 @@ import yaml
 
 from workflows.daily import daily_cron
 from workflows.html_classification import pipeline_template
+from workflows.release import release_template, weekly_cron
 from workflows.settings import Deployment
 from workflows.stages import stage_templates
 
@@ -15,8 +16,14 @@ RENDERED = Path(__file__).resolve().parent / "rendered"
 
 
 def manifests(deployment: Deployment = Deployment()) -> dict[str, dict]:
-    """File name -> manifest, for every WorkflowTemplate and the CronWorkflow."""
-    built = [*stage_templates(deployment), pipeline_template(deployment), daily_cron(deployment)]
+    """File name -> manifest, for every WorkflowTemplate and CronWorkflow."""
+    built = [
+        *stage_templates(deployment),
+        pipeline_template(deployment),
+        daily_cron(deployment),
+        release_template(deployment),
+        weekly_cron(deployment),
+    ]
     out = {}
     for item in built:
         manifest = item.to_dict()

@@ -31,6 +31,7 @@ class Deployment:
     bucket: str = "html-classification"
     timezone: str = "UTC"
     schedule: str = "30 2 * * *"  # 02:30 every day, for the previous day's batch
+    release_schedule: str = "0 6 * * 1"  # 06:00 on Mondays, for the week that ended yesterday
 
 
 def image(deployment: Deployment, name: str) -> str:

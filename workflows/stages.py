@@ -1,7 +1,8 @@
 """One WorkflowTemplate per stage, from the pipeline table: the stage's container and nothing else.
 
 Each runs ``python -m steps.<stage>`` in the stage's own image, as the stage's own S3 identity, and hands
-the dataset's date, URI, SHA1 and row count on as output parameters (its sidecar as an artifact).
+the dataset's date, URI, SHA1 and row count on as output parameters (its sidecar as an artifact). The
+container code also serves the release stages (``workflows/release.py``), keyed by ``--release NAME``.
 """
 
 from __future__ import annotations
@@ -27,17 +28,34 @@ from workflows.settings import (
 
 OUTPUT_PARAMETERS = {
     "date": "the batch date the stage ran for",
+    "release": "the release name, with {to} resolved (release-keyed stages only)",
     "uri": "URI of the dataset written",
     "sha1": "SHA1 of the dataset's data file",
     "rows": "rows in the dataset",
 }
+RELEASE_NAME = "release name, one path segment; {to} in it becomes the window's last date (weekly-{to})"
+
+
+def output_parameters(stage: Stage) -> dict[str, str]:
+    """What the step writes to --output-params (medallion/runtime/step.py): ``release`` only when keyed by it."""
+    if stage.keyed_by != "release":
+        return {k: v for k, v in OUTPUT_PARAMETERS.items() if k != "release"}
+    return {**OUTPUT_PARAMETERS, "date": "the last batch date of the release's window"}
+
+
+def partition(stage: Stage) -> tuple[str, str, str]:
+    """The option naming one dataset of the stage, and the input parameter (and its text) that fills it."""
+    if stage.keyed_by == "release":
+        return "--release", "name", RELEASE_NAME
+    return "--date", "date", "batch date: YYYY-MM-DD, or yesterday"
 
 
 def stage_parameters(stage: Stage) -> list[Parameter]:
-    """What the stage's container takes: where, when, and the stage's own parameters."""
+    """What the stage's container takes: where, which dataset (date or release), and its own parameters."""
+    _option, name, text = partition(stage)
     params = [
         Parameter(name="bucket", description="S3 bucket (or bucket/prefix) holding the datasets"),
-        Parameter(name="date", description="batch date: YYYY-MM-DD, or yesterday"),
+        Parameter(name=name, description=text),
         Parameter(name="workflow", value=stage.workflow, description="workflow name recorded in the sidecar"),
     ]
     params += [
@@ -50,7 +68,8 @@ def stage_parameters(stage: Stage) -> list[Parameter]:
 
 
 def container_args(stage: Stage) -> list[str]:
-    args = ["--store", "s3://{{inputs.parameters.bucket}}", "--date", "{{inputs.parameters.date}}"]
+    option, name, _text = partition(stage)
+    args = ["--store", "s3://{{inputs.parameters.bucket}}", option, f"{{{{inputs.parameters.{name}}}}}"]
     for param in stage.params:
         args += [param.option, f"{{{{inputs.parameters.{param.name}}}}}"]
     return args + ["--output-params", OUTPUTS_DIR]
@@ -73,7 +92,7 @@ def container(
         outputs=[
             *(
                 Parameter(name=key, value_from=ValueFrom(path=f"{OUTPUTS_DIR}/{key}"), description=text)
-                for key, text in OUTPUT_PARAMETERS.items()
+                for key, text in output_parameters(stage).items()
             ),
             Artifact(
                 name="sidecar",

@@ -85,7 +85,9 @@ class Stage:
     keyed_by: str = "date"
     contract: str = ""  # the record contract its rows follow, when it is another stage's (default: its name)
     image: str = ""  # the stage whose container writes it, when another's (default: its own image)
-    reads: tuple[str, ...] = ()  # stages it may read besides its inputs (a release: the layers it is built from)
+    reads: tuple[
+        str, ...
+    ] = ()  # stages it may read besides its inputs (a release: the layers it is built from)
 
     @property
     def kind(self) -> str:

@@ -28,6 +28,7 @@ def deployment(args: argparse.Namespace):
         namespace=args.namespace or base.namespace,
         bucket=args.bucket or base.bucket,
         schedule=args.schedule or base.schedule,
+        release_schedule=args.release_schedule or base.release_schedule,
         timezone=args.timezone or base.timezone,
     )
 
@@ -52,7 +53,7 @@ def cmd_run_local(args: argparse.Namespace) -> int:
 
     params = dict(parse_param(p) for p in args.param)
     try:
-        return LocalRun(Path(args.folder), args.store, params).run()
+        return LocalRun(Path(args.folder), args.store, params, workflow=args.workflow).run()
     except WiringError as exc:
         print(f"error: the rendered workflows do not fit together: {exc}", file=sys.stderr)
         return 2
@@ -195,6 +196,7 @@ def add_parser(sub) -> None:
         p.add_argument("--namespace", help="Kubernetes namespace (default argo)")
         p.add_argument("--bucket", help="default bucket of the pipeline (default html-classification)")
         p.add_argument("--schedule", help="cron schedule of the daily run (default '30 2 * * *')")
+        p.add_argument("--release-schedule", help="cron schedule of the weekly release (default '0 6 * * 1')")
         p.add_argument("--timezone", help="time zone of the schedule (default UTC)")
 
     render = commands.add_parser(
@@ -205,9 +207,14 @@ def add_parser(sub) -> None:
     render.set_defaults(func=cmd_render)
 
     local = commands.add_parser(
-        "run-local", help="execute the rendered html-classification DAG on this machine"
+        "run-local", help="execute a rendered WorkflowTemplate's DAG (html-classification, release) here"
     )
     local.add_argument("folder", help="folder of rendered manifests")
+    local.add_argument(
+        "--workflow",
+        default=PIPELINE,
+        help=f"the WorkflowTemplate to run (default {PIPELINE}; release: a release and its model)",
+    )
     local.add_argument(
         "--store", default=config.default_store(), help="store the templates' s3://<bucket> maps onto"
     )

@@ -19,6 +19,7 @@ does not template them.
 {{- $text = regexReplaceAll "(?m)^  namespace: argo$" $text (printf "  namespace: %s" $root.Release.Namespace) -}}
 {{- $text = regexReplaceAll "(?m)^(\\s+name: bucket\n\\s+value: )html-classification$" $text (printf "${1}%s" $root.Values.s3.bucket) -}}
 {{- $text = regexReplaceAll "(?m)^  - 30 2 \\* \\* \\*$" $text (printf "  - %s" ($root.Values.cron.schedule | quote)) -}}
+{{- $text = regexReplaceAll "(?m)^  - 0 6 \\* \\* 1$" $text (printf "  - %s" ($root.Values.cron.releaseSchedule | quote)) -}}
 {{- $text = regexReplaceAll "(?m)^  timezone: UTC$" $text (printf "  timezone: %s" $root.Values.cron.timezone) -}}
 {{- $text = regexReplaceAll "serviceAccountName: html-classification-workflow" $text (printf "serviceAccountName: %s" $root.Values.serviceAccount.name) -}}
 {{ $text }}
