@@ -139,7 +139,10 @@ def replay(meta: dict, store, scratch) -> tuple[list[str], dict[str, str]]:
     options of its label source, which brings what it needs into ``scratch`` (the API its label cache)."""
     source = sources.SOURCES[meta["parameters"]["label_source"]]
     argv, env = source.replay(meta, store, scratch)
-    return ["--version", meta["parameters"]["version"], *argv], env
+    # A replay labels from the cache it brought and pays for nothing: a label it would have to buy
+    # is quarantined, and the rebuild then diverges rather than spending money.
+    budgets = ["--budget", "0", "--token-budget", "0"]
+    return ["--version", meta["parameters"]["version"], *argv, *budgets], env
 
 
 if __name__ == "__main__":
