@@ -156,7 +156,7 @@ def test_each_source_replays_its_recorded_run(tmp_path):
     params = {"version": "v2", "label_source": "api", "labeler": "acme"}
     paid = {"dataset": "annotated", "parameters": params, "sources": [], "taxonomy": TAXONOMY.describe()}
     argv, env = annotation.replay(paid, store, scratch)
-    assert argv == ["--version", "v2", "--label-source", "api"]
+    assert argv == ["--version", "v2", "--label-source", "api", "--budget", "0", "--token-budget", "0"]
     assert env == {"LABELER_NAME": "acme", "LABELER_URL": ""}  # the cache answers: nothing is paid
     # only the recorded labeler's labels under the recorded taxonomy are brought
     assert LabelCache(scratch, labeler_id("acme"), TAXONOMY.sha1).labels == {
@@ -170,7 +170,16 @@ def test_each_source_replays_its_recorded_run(tmp_path):
         "sources": [{"uri": "/exports/x.json", "kind": "file"}, {"uri": "s3://b/k", "kind": "dataset"}],
     }
     assert annotation.replay(human, store, scratch) == (
-        ["--version", "v1", "--label-source", "label-studio:/exports/x.json"],
+        [
+            "--version",
+            "v1",
+            "--label-source",
+            "label-studio:/exports/x.json",
+            "--budget",
+            "0",
+            "--token-budget",
+            "0",
+        ],
         {},
     )
 
