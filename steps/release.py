@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from datetime import date
 
 from medallion.core import columns, datasets, pipeline
 from medallion.core.errors import StepFailed
@@ -86,7 +87,7 @@ def settle(args, store) -> dict:
         first, last, taken, missing = core.window(available, first, last, days)
     except ValueError as exc:
         raise StepFailed(
-            f"[release] {exc}: no {source.name} batch in {store.url(batch_root(source))}"
+            f"[release] {exc}: no {source.name} batch in {store.url(pipeline.stage_root(source))}"
         ) from exc
     return {
         "from": first,
@@ -103,20 +104,16 @@ def settle(args, store) -> dict:
     }
 
 
-def batch_root(source: pipeline.Stage) -> str:
-    return pipeline.dataset_dir(source, "x")[: -len("x/")]
-
-
 def batch_dates(store, source: pipeline.Stage) -> list[str]:
     """The dates with a committed batch of ``source``."""
-    root = batch_root(source)
+    root = pipeline.stage_root(source)
     found = []
     for key in datasets.find_datasets(store, root):
         day, _, name = key[len(root) :].partition("/")
         if name == source.dataset and len(day) == 10:
             try:
-                found.append(parse_date(day))
-            except Exception:  # a folder that is not a date is not a batch
+                found.append(date.fromisoformat(day).isoformat())
+            except ValueError:  # a folder that is not a date is not a batch
                 continue
     return sorted(found)
 
@@ -276,14 +273,6 @@ def replay(meta: dict, store, scratch) -> tuple[list[str], dict[str, str]]:
     argv += ["--require-all-days", str(params["require_all_days"]).lower()]
     argv += ["--allow-other-taxonomy", str(params["allow_other_taxonomy"]).lower()]
     return argv, {}
-
-
-def check_params(values: dict) -> None:
-    """``medallion release``'s checks before anything is read."""
-    try:
-        core.parse_splits(values.get("splits") or "0.8,0.1,0.1")
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
 
 
 if __name__ == "__main__":

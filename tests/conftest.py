@@ -340,3 +340,30 @@ def provision(endpoint: str, admin: dict, tmp_path: Path) -> IAMStore:
 @pytest.fixture
 def iam_store(iam_server, tmp_path) -> IAMStore:
     return provision(*iam_server, tmp_path)
+
+
+THREE_DAYS = ("2026-12-01", "2026-12-02", "2026-12-03")
+
+
+@pytest.fixture(scope="session")
+def three_days(tmp_path_factory):
+    """A store ``medallion demo --days 3`` built once, with its release and registered model:
+    (store URI, environment, folder, the demo's output). Tests that change a batch put it back."""
+    root = tmp_path_factory.mktemp("three-days")
+    env = {"LABELER_URL": "", "LABELER_TOKEN": "", "LABELER_NAME": ""}  # the demo starts its own
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
+    store = f"file://{root / 'data'}"
+    built = run_cli(
+        "medallion", "demo", "--store", store, "--date", THREE_DAYS[-1], "--days", "3", "--documents", "120",
+        env=env, cwd=root, timeout=600,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr.decode()[-3000:]
+    return store, env, root, built.stdout.decode()
+
+
+def meta_of(store: str, stage: str, name: str) -> dict | None:
+    """The sidecar of ``stage``'s dataset for the date or release ``name`` in ``store`` (None: none)."""
+    from medallion.core import datasets, pipeline
+    from medallion.core.store import open_store
+
+    return datasets.read_meta(open_store(store), pipeline.dataset_key(pipeline.stage(stage), name))

@@ -8,44 +8,25 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import run_cli
+from conftest import THREE_DAYS, meta_of, run_cli
 
-from medallion.core import datasets, pipeline
+from medallion.core import pipeline
 from medallion.core.config import CONFIG_DIR
 from medallion.core.store import open_store
 from medallion.transforms import release as core
 
 pytestmark = [pytest.mark.xdist_group("release"), pytest.mark.slow]
-FIRST, LAST = "2026-12-01", "2026-12-03"
-DAYS = ["2026-12-01", "2026-12-02", "2026-12-03"]
+FIRST, LAST = THREE_DAYS[0], THREE_DAYS[-1]
+DAYS = list(THREE_DAYS)
 DEMO_RELEASE = f"demo-{FIRST}-{LAST}"
-NO_LABELER = {"LABELER_URL": "", "LABELER_TOKEN": "", "LABELER_NAME": ""}
-
-
-@pytest.fixture(scope="module")
-def days(tmp_path_factory):
-    """A store the demo built over three days, with its release and registered model."""
-    root = tmp_path_factory.mktemp("release")
-    env = {**NO_LABELER, "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}"}
-    store = f"file://{root / 'data'}"
-    built = run_cli(
-        "medallion", "demo", "--store", store, "--date", LAST, "--days", "3", "--documents", "120",
-        env=env, cwd=root, timeout=600,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stderr.decode()[-3000:]
-    return store, env, root, built.stdout.decode()
-
-
-def meta_of(store: str, stage: str, name: str) -> dict:
-    return datasets.read_meta(open_store(store), pipeline.dataset_key(pipeline.stage(stage), name))
 
 
 def release(store: str, env: dict, *args: str):
     return run_cli("medallion", "release", "--store", store, *args, env=env)
 
 
-def test_the_demo_builds_a_release_across_days_deduplicated_and_split(days):
-    store, _env, root, output = days
+def test_the_demo_builds_a_release_across_days_deduplicated_and_split(three_days):
+    store, _env, root, output = three_days
     meta = meta_of(store, "release", DEMO_RELEASE)
     stats = meta["statistics"]
     assert meta["release"] == {
@@ -79,10 +60,10 @@ def test_the_demo_builds_a_release_across_days_deduplicated_and_split(days):
     assert f"release {DEMO_RELEASE}: {stats['rows']:,} documents from 3 days" in output
 
 
-def test_the_model_is_registered_with_the_release_as_its_input_and_test_metrics(days):
+def test_the_model_is_registered_with_the_release_as_its_input_and_test_metrics(three_days):
     import mlflow
 
-    store, env, _root, output = days
+    store, env, _root, output = three_days
     model = meta_of(store, "release-model", DEMO_RELEASE)
     release_meta = meta_of(store, "release", DEMO_RELEASE)
     metrics = model["statistics"]["metrics"]
@@ -106,8 +87,8 @@ def test_the_model_is_registered_with_the_release_as_its_input_and_test_metrics(
     assert f"registered {registered['model_name']} version {registered['model_version']}" in output
 
 
-def test_a_release_is_memoized_byte_identical_and_splits_stay_put(days):
-    store, env, root, _output = days
+def test_a_release_is_memoized_byte_identical_and_splits_stay_put(three_days):
+    store, env, root, _output = three_days
     again = release(store, env, "--name", DEMO_RELEASE, "--from", FIRST, "--to", LAST)
     assert again.returncode == 0 and b"] up to date: " in again.stdout, again.stderr
     other = release(store, env, "--name", "same-{to}", "--from", FIRST, "--to", LAST)
@@ -129,8 +110,8 @@ def test_a_release_is_memoized_byte_identical_and_splits_stay_put(days):
     assert len(common) > len(before) / 2 and all(before[u] == after[u] for u in common)
 
 
-def test_reproduce_lineage_and_verify_work_on_a_release(days):
-    store, env, _root, _output = days
+def test_reproduce_lineage_and_verify_work_on_a_release(three_days):
+    store, env, _root, _output = three_days
     uri = f"{store}/{pipeline.dataset_key(pipeline.stage('release'), DEMO_RELEASE)}"
     again = run_cli("medallion", "reproduce", uri, env=env, timeout=600)
     assert again.returncode == 0, again.stdout.decode()[-2000:] + again.stderr.decode()[-2000:]
@@ -145,8 +126,8 @@ def test_reproduce_lineage_and_verify_work_on_a_release(days):
     assert verify.returncode == 0 and verify.stdout.decode().count("ok ") == 2
 
 
-def test_clean_writes_the_cleaned_release_beside_it(days):
-    store, env, root, _output = days
+def test_clean_writes_the_cleaned_release_beside_it(three_days):
+    store, env, root, _output = three_days
     trained = run_cli(
         "-m", "steps.train", "--store", store, "--release", DEMO_RELEASE, "--clean", env=env, timeout=600
     )
@@ -165,8 +146,8 @@ def test_clean_writes_the_cleaned_release_beside_it(days):
     assert again.returncode == 0, again.stderr.decode()[-2000:]
 
 
-def test_bad_windows_and_names_get_clear_messages(days):
-    store, env, _root, _output = days
+def test_bad_windows_and_names_get_clear_messages(three_days):
+    store, env, _root, _output = three_days
     empty = release(store, env, "--name", "empty", "--from", "2026-11-01", "--to", "2026-11-05")
     assert empty.returncode == 1 and b"is empty: no post-train batch" in empty.stderr
     gap = release(store, env, "--name", "gap", "--from", "2026-11-30", "--to", "2026-12-02")
@@ -188,8 +169,8 @@ def test_bad_windows_and_names_get_clear_messages(days):
     assert open_store(store).exists(pipeline.dataset_key(pipeline.stage("release"), "empty")) is False
 
 
-def test_batches_of_another_taxonomy_are_refused_unless_asked_for(days, tmp_path):
-    store, env, _root, _output = days
+def test_batches_of_another_taxonomy_are_refused_unless_asked_for(three_days, tmp_path):
+    store, env, _root, _output = three_days
     config = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config)
     labels = yaml.safe_load((config / "taxonomy.yaml").read_text())
@@ -227,9 +208,9 @@ def test_the_core_window_split_and_near_duplicates():
     assert near.first("c", " ".join(f"other{i}" for i in range(300))) is None
 
 
-def test_a_changed_batch_is_named_and_rebuilt_with_force(days):
+def test_a_changed_batch_is_named_and_rebuilt_with_force(three_days):
     """Last in the module: it changes a day's batch, then puts it back."""
-    store, env, _root, _output = days
+    store, env, _root, _output = three_days
     name = "changing"
     assert release(store, env, "--name", name).returncode == 0
     built = meta_of(store, "release", name)
@@ -264,8 +245,8 @@ def test_a_changed_batch_is_named_and_rebuilt_with_force(days):
     assert meta_of(store, "post-train", "2026-12-02")["sha1"] == built["sources"][1]["sha1"]
 
 
-def test_a_release_from_the_gold_layer(days):
-    store, env, _root, _output = days
+def test_a_release_from_the_gold_layer(three_days):
+    store, env, _root, _output = three_days
     built = release(store, env, "--name", "gold", "--source", "annotated")
     assert built.returncode == 0, built.stderr
     meta = meta_of(store, "release", "gold")
@@ -274,8 +255,8 @@ def test_a_release_from_the_gold_layer(days):
     assert meta["statistics"]["rows"] > meta_of(store, "release", DEMO_RELEASE)["statistics"]["rows"]
 
 
-def test_the_catalog_shows_the_release_its_batches_and_the_history(days, tmp_path):
-    store, env, _root, _output = days
+def test_the_catalog_shows_the_release_its_batches_and_the_history(three_days, tmp_path):
+    store, env, _root, _output = three_days
     out = tmp_path / "catalog"
     built = run_cli("medallion", "catalog", "--store", store, "--out", str(out), env=env)
     assert built.returncode == 0, built.stderr

@@ -5,10 +5,9 @@ model strictly with every parameter documented, and the template runs end to end
 from __future__ import annotations
 
 import pytest
-from conftest import run_cli
+from conftest import THREE_DAYS, meta_of, run_cli
 
-from medallion.core import datasets, pipeline
-from medallion.core.store import open_store
+from medallion.core import pipeline
 from medallion.tools import policies
 from workflows.release import NAME, WEEKLY
 from workflows.render import RENDERED, manifests
@@ -16,8 +15,7 @@ from workflows.validate import strict_check
 
 TEMPLATE = f"workflowtemplate-{NAME}.yaml"
 CRON = f"cronworkflow-{WEEKLY}.yaml"
-FIRST, LAST = "2026-12-01", "2026-12-03"
-NO_LABELER = {"LABELER_URL": "", "LABELER_TOKEN": "", "LABELER_NAME": ""}
+FIRST, LAST = THREE_DAYS[0], THREE_DAYS[-1]
 
 
 def containers(manifest: dict) -> dict[str, dict]:
@@ -96,21 +94,11 @@ def local_run(store: str, env: dict, root, *params: str):
     return run_cli(*argv, env=env, cwd=root, timeout=600)
 
 
-def meta_of(store: str, stage: str, name: str) -> dict | None:
-    return datasets.read_meta(open_store(store), pipeline.dataset_key(pipeline.stage(stage), name))
-
-
 @pytest.mark.slow
 @pytest.mark.xdist_group("release")
-def test_run_local_builds_a_release_and_its_model(tmp_path):
+def test_run_local_builds_a_release_and_its_model(three_days):
     """On three days of the demo (its own release aside): the batches a release is built from."""
-    env = {**NO_LABELER, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
-    store = f"file://{tmp_path / 'data'}"
-    built = run_cli(
-        "medallion", "demo", "--store", store, "--date", LAST, "--days", "3", "--documents", "120",
-        env=env, cwd=tmp_path, timeout=600,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stderr.decode()[-3000:]
+    store, env, tmp_path, _output = three_days
 
     result = local_run(store, env, tmp_path, "name=wk-{to}", f"from={FIRST}", f"to={LAST}", "clean=true")
     assert result.returncode == 0, result.stderr.decode()[-3000:]

@@ -353,12 +353,16 @@ def stages_until(until: str | None) -> tuple[Stage, ...]:
     return STAGES[: index + 1]
 
 
-def dataset_dir(stage_: Stage, date: str, version: str | None = None) -> str:
-    """``html-classification/<stage>/[<version>/]<date>/``: the dataset's folder key in the store."""
+def stage_root(stage_: Stage, version: str | None = None) -> str:
+    """``html-classification/<stage>/[<version>/]``: the folder holding one folder per date (or release)."""
     if stage_.versioned and not version:
         raise ValueError(f"stage {stage_.name} is versioned: name a version")
-    parts = [DATASET_ROOT, stage_.path] + ([version] if version else []) + [date]
-    return "/".join(parts) + "/"
+    return "/".join([DATASET_ROOT, stage_.path] + ([version] if version else [])) + "/"
+
+
+def dataset_dir(stage_: Stage, date: str, version: str | None = None) -> str:
+    """``html-classification/<stage>/[<version>/]<date>/``: the dataset's folder key in the store."""
+    return f"{stage_root(stage_, version)}{date}/"
 
 
 def dataset_key(stage_: Stage, date: str, version: str | None = None) -> str:

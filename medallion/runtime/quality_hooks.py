@@ -29,7 +29,6 @@ def measure(
     gold, why = (None, "")
     if profile.categories:
         gold, why = quality.load_gold(run.store, run.quality_config)
-    folder = pipeline.dataset_dir(run.stage, run.partition, run.version)
     report = quality.report(
         profile,
         nulls=writer.stats.nulls,
@@ -45,7 +44,7 @@ def measure(
         if run.stage.keyed_by != "date"
         else quality_drift.earlier_profiles(
             run.store,
-            folder[: -len(run.partition) - 1],
+            pipeline.stage_root(run.stage, run.version),
             dataset,
             run.partition,
             int(run.quality_config.drift.get("history", quality_drift.DRIFT_DEFAULTS["history"])),

@@ -89,6 +89,29 @@ def _log_inputs(inputs: list[dict]) -> None:
         )
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """MLflow's UserWarnings off: its guess at which kind of source a file URI is says nothing of ours."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        yield
+
+
+@contextlib.contextmanager
+def _run(store: Store, run_name: str, params: dict, tags: dict[str, str], inputs: list[dict]):
+    """An MLflow run with its tags, parameters and input datasets logged."""
+    import mlflow
+
+    _start(store)
+    with mlflow.start_run(run_name=run_name) as run:
+        mlflow.set_tags(tags)
+        mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
+        _log_inputs(inputs)
+        yield run
+
+
 def log_training(
     store: Store,
     run_name: str,
@@ -101,11 +124,7 @@ def log_training(
     """Log one training run; ``inputs`` are ``{"name", "uri", "sha1", "rows", "context"}``. Returns the run id."""
     import mlflow
 
-    _start(store)
-    with mlflow.start_run(run_name=run_name) as run:
-        mlflow.set_tags(tags)
-        mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
-        _log_inputs(inputs)
+    with _run(store, run_name, params, tags, inputs) as run:
         mlflow.log_metrics(metrics)
         with tempfile.TemporaryDirectory() as tmp:
             for name, text in sidecars.items():
@@ -130,20 +149,14 @@ def log_registered_model(
     ``model_name``: the release (``{"name", "uri", "sha1", "rows"}``) is the run's input dataset and the
     metrics are logged on the run and on the model, against that dataset. Returns run id and version."""
     import logging
-    import warnings
 
     import mlflow
     import mlflow.sklearn
 
-    _start(store)
     # MLflow's notes on pickles, pip and uv projects say nothing about this run: the requirements are
     # given, and the pickle is one this step wrote.
     logging.getLogger("mlflow").setLevel(logging.ERROR)
-    with mlflow.start_run(run_name=run_name) as run, warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        mlflow.set_tags(tags)
-        mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
-        _log_inputs([release])
+    with _quiet(), _run(store, run_name, params, tags, [release]) as run:
         info = mlflow.sklearn.log_model(
             model,
             name="model",
