@@ -64,24 +64,41 @@ def detect_language(text: str, hint: str = "") -> str:
 
 
 def warm_up() -> None:
+    """Load the language model and the block model once, before the workers fork."""
     import py3langid
 
-    import medallion.transforms.extract  # noqa: F401
+    from medallion.transforms.extract_model import shipped
 
+    shipped()
     py3langid.classify("warm up the language model")
 
 
-def parse_page(url: str, html: str | bytes, limits: Limits = Limits()) -> dict | tuple[str, str]:
-    """The pure core: one page (text, or UTF-8 bytes) in, the extracted fields out, or ``(reason, detail)``
-    when it is rejected."""
-    from medallion.transforms.extract import ExtractionError, extract
+def block_model() -> dict:
+    """The block model's version, the SHA1 of its training data and of its file (for the sidecar)."""
+    from medallion.transforms.extract_model import shipped
+
+    return shipped().describe()
+
+
+def read(html: str | bytes, limits: Limits = Limits()):
+    """One page (text, or UTF-8 bytes from Parquet) read and cut into described blocks, or
+    ``(reason, detail)`` when it is rejected."""
+    from medallion.transforms.extract import ExtractionError, read_page
 
     if len(html) > limits.max_html_chars:
         return "html-too-large", f"{len(html):,} characters; the limit is {limits.max_html_chars:,}"
     try:
-        page = extract(html, url, max_depth=limits.max_depth)
+        page = read_page(
+            html, encoding="utf-8" if isinstance(html, bytes) else None, max_depth=limits.max_depth
+        )
+        page.features()
     except ExtractionError as exc:
         return exc.reason, str(exc) or exc.reason
+    return page
+
+
+def fields(page) -> dict | tuple[str, str]:
+    """The row's extracted fields from a judged page, or ``(reason, detail)`` when it has no content."""
     if len(page.content.strip()) < MIN_CONTENT_CHARS:
         return "no-main-content", "no main content could be found on the page"
     return {
@@ -93,17 +110,21 @@ def parse_page(url: str, html: str | bytes, limits: Limits = Limits()) -> dict |
     }
 
 
-def parse_with_deadline(record: dict, limits: Limits) -> dict | tuple[str, str, str]:
-    """``parse_page`` of a url-normalization row under a wall-clock alarm, in a worker process.
+def parse_page(url: str, html: str | bytes, limits: Limits = Limits()) -> dict | tuple[str, str]:
+    """The pure core: one page in, the extracted fields out, or ``(reason, detail)`` when it is rejected."""
+    from medallion.transforms.extract import judge
 
-    A rejected page comes back as ``(reason, detail, html)`` so that its quarantine record holds the page.
-    """
-    url, html = record["url"], record["html"]
+    page = read(html, limits)
+    return page if isinstance(page, tuple) else fields(judge([page])[0])
+
+
+def read_with_deadline(html: str | bytes, limits: Limits):
+    """``read`` under a wall-clock alarm, in a worker process."""
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     try:
         # Armed and disarmed inside the try: an alarm can only ever land where it is caught.
         signal.setitimer(signal.ITIMER_REAL, limits.time_limit)
-        result = parse_page(url, html, limits)
+        result = read(html, limits)
         signal.setitimer(signal.ITIMER_REAL, 0)
     except ParseTimeout:
         result = "parse-timeout", f"parsing took longer than {limits.time_limit:g}s"
@@ -112,7 +133,28 @@ def parse_with_deadline(record: dict, limits: Limits) -> dict | tuple[str, str, 
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    return (*result, html) if isinstance(result, tuple) else result
+    return result
+
+
+def parse_rows(records: list[dict], limits: Limits) -> list[dict | tuple[str, str, Any]]:
+    """``parse_page`` of a row group of url-normalization rows: each page read under its own time limit,
+    then the block model judges all of them in one call.
+
+    A rejected page comes back as ``(reason, detail, html)`` so that its quarantine record holds the page.
+    """
+    from medallion.transforms.extract import judge
+
+    pages = [read_with_deadline(record["html"], limits) for record in records]
+    judged = iter(judge([page for page in pages if not isinstance(page, tuple)]))
+    results = []
+    for record, page in zip(records, pages, strict=True):
+        result = page if isinstance(page, tuple) else fields(next(judged))
+        results.append((*result, record["html"]) if isinstance(result, tuple) else result)
+    return results
+
+
+def parse_with_deadline(record: dict, limits: Limits) -> dict | tuple[str, str, Any]:
+    return parse_rows([record], limits)[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,8 +178,10 @@ def parse(args) -> int:
     process = [
         {
             "name": "lxml-main-content",
-            "description": "Main-content extraction (medallion.transforms.extract) with lxml.",
+            "description": "Main-content extraction (medallion.transforms.extract) with lxml: text blocks "
+            "judged by the packaged block model (gradient-boosted trees, bench/train_extractor.py).",
             "params": params,
+            "model": block_model(),
         },
         {
             "name": "language-id",
@@ -173,8 +217,10 @@ def parsed(
     Workers read the HTML themselves; this process reads only the small columns it passes on.
     """
     warm_up()  # load the language model once, before the workers fork
-    parse_one = functools.partial(parse_with_deadline, limits=limits)
-    results = map_parquet(path, ["url", "html"], parse_one, workers, as_bytes=("html",), groups=groups)
+    parse_group = functools.partial(parse_rows, limits=limits)
+    results = map_parquet(
+        path, ["url", "html"], parse_group, workers, as_bytes=("html",), groups=groups, per_group=True
+    )
     rows = datasets.iter_file(path, "parquet", columns=["url", "host", "timestamp"], groups=groups)
     yield from zip(positions(path, groups), rows, results, strict=True)
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +37,7 @@ STAGE = pipeline.stage("raw")
 
 MAX_HTML_CHARS = 10 * 1024 * 1024  # the documented page-size limit: larger pages are quarantined
 REQUIRED_FIELDS = {"url": str, "html": str, "timestamp": str}
+ESCAPED_COLON = re.compile(rb"\\u003[aA]")  # ':' written as an escape, which a count of ':' misses
 
 SCHEMA = {"url": "string", "html": "string", "timestamp": "string (ISO 8601)"}
 COLUMNS = {
@@ -153,7 +156,7 @@ def repeated_key(line: bytes, obj: dict) -> str | None:
     """
     members, colons = _shape(obj)
     certain = line.count(b":") - colons != members
-    if not certain and b"\\u003" not in line:
+    if not certain and not ESCAPED_COLON.search(line):
         return None
     found: list[str] = []
 
@@ -208,26 +211,30 @@ def ingest(args) -> int:
     store = open_store(args.store)
     crawl = args.input or store.url(pipeline.landing_key(args.date))
     with local_input(crawl) as (path, source), open_crawl(path, source["uri"]) as (stream, compression):
-        source["sha1"] = sidecar.file_sha1(path)  # of the file as received, compressed or not
-        inside = store.uri.rstrip("/") + "/"
-        if crawl.startswith(inside):  # a crawl in the store (landing/) moves with it: name it by key
-            source["key"] = crawl[len(inside) :]
-        with StepRun(
-            STAGE, args, schema=SCHEMA, columns=COLUMNS, params=params, external_sources=[source]
-        ) as run:
+        with ThreadPoolExecutor(1) as thread:  # the file as received, compressed or not, hashed meanwhile
+            sha1 = thread.submit(sidecar.file_sha1, path)
+            inside = store.uri.rstrip("/") + "/"
+            if crawl.startswith(inside):  # a crawl in the store (landing/) moves with it: name it by key
+                source["key"] = crawl[len(inside) :]
+            run = StepRun(
+                STAGE, args, schema=SCHEMA, columns=COLUMNS, params=params, external_sources=[source]
+            )
+            source["sha1"] = sha1.result()
+        with run:
             if run.up_to_date():
                 return 0
             run.start()
             for position, (line, complete) in enumerate(crawl_lines(stream, compression, source["uri"])):
                 run.read()
-                text = line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
                 if not complete:
-                    run.reject(position, "line-too-large", f"line longer than {MAX_LINE_BYTES:,} bytes", text)
+                    run.reject(
+                        position, "line-too-large", f"line longer than {MAX_LINE_BYTES:,} bytes", _text(line)
+                    )
                     continue
                 try:
                     record = validate_line(line, args.date, args.max_html_chars)
                 except Rejected as exc:
-                    run.reject(position, exc.reason, exc.detail, text)
+                    run.reject(position, exc.reason, exc.detail, _text(line))
                     continue
                 run.write_line(
                     line, {"url": record.url, "html": record.html, "timestamp": record.timestamp}, position
@@ -235,6 +242,11 @@ def ingest(args) -> int:
             source["rows"] = run.input_rows
             run.commit(process=process)
     return 0
+
+
+def _text(line: bytes) -> str:
+    """A rejected line as its quarantine record keeps it."""
+    return line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
 
 
 def replay(meta: dict, store, scratch) -> tuple[list[str], dict[str, str]]:

@@ -199,11 +199,12 @@ def normalize(args) -> int:
             return 0
         raw = run.input("raw")
         run.start(total=raw.rows)
-        with raw.local_copy() as path:
+        with raw.checking_copy() as (path, check):
             keys = _keys(
                 run, datasets.iter_file(path, "jsonl"), args.min_title_words, "content-hash" in rules
             )
             plan = plan_dedup(keys, rules)
+            check()  # hashed during the first pass: the data matches its sidecar before a row is written
             for rule, count in plan.removed.items():
                 run.deduplicated(rule, count)
             for position, record in enumerate(datasets.iter_file(path, "jsonl")):

@@ -63,9 +63,8 @@ def test_editing_a_module_rebuilds_only_the_stages_that_import_it(tmp_path, smal
         repo / "medallion" / "transforms" / "extract.py", "a"
     ) as module:  # an extractor that extracts otherwise
         module.write(
-            "\n_extract = extract\n\n\ndef extract(*args, **kwargs):\n"
-            "    page = _extract(*args, **kwargs)\n"
-            "    return dataclasses.replace(page, content=page.content + ' (edited)')\n"
+            "\n_judge = judge\n\n\ndef judge(*args, **kwargs):\n"
+            "    return [dataclasses.replace(p, content=p.content + ' (edited)') for p in _judge(*args, **kwargs)]\n"
             "\n\nimport dataclasses  # noqa: E402\n"
         )
     changed = run(repo, store, small_crawl)

@@ -28,7 +28,7 @@ IMAGES: dict[str, tuple[str, ...]] = {
     "base": ("boto3", "pyarrow", "pyyaml", "jsonschema", "jsonschema-rs", "orjson", "zstandard"),
     "raw": (),
     "url-normalization": (),
-    "html-parsing": ("lxml", "py3langid"),
+    "html-parsing": ("lxml", "py3langid", "scikit-learn", "webencodings", "charset-normalizer"),
     "text-normalization": ("simplemma", "lemminflect", "emoji"),
     "annotated": ("openai",),
     "train": ("scikit-learn", "mlflow-skinny", "joblib", "cleanlab", "datasketch"),

@@ -8,11 +8,14 @@ writes the sidecar last. Readers only see datasets whose sidecar exists and vali
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ PARQUET_ROW_GROUP = 64  # rows per row group: bounds memory, and is the unit of 
 PARQUET_OPTIONS = dict(compression="zstd", compression_level=1, write_statistics=True)
 # Long unique text gains nothing from dictionary encoding; short repeated values (host, language) do.
 LONG_TEXT = frozenset(("html", "content", "text", "description", "title", "url", "source_url"))
+READ_BUFFER = 1 << 20  # pages are long lines: a small buffer makes reading one a loop of small copies
 
 
 class DatasetNotFound(StoreError):
@@ -48,6 +52,35 @@ class DataMismatch(StoreError):
             f"Rebuild it with --force on its own stage (medallion run {where} --force), or see what "
             f"changed with medallion verify and rebuild it from its sources with medallion reproduce"
         )
+
+
+class _NoPandas:
+    """An import finder that refuses pandas (see ``arrow``)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas":
+            raise ImportError("pandas is not used by the pipeline's datasets")
+
+
+@functools.cache
+def arrow():
+    """``pyarrow``, ready to convert rows without importing pandas.
+
+    The first time pyarrow converts Python values (``Table.from_pylist``, ``to_pylist``) it asks whether
+    pandas is installed, by importing it: seconds of start-up for a library no stage uses. With pandas
+    refused for that one question, pyarrow takes it as absent; asked for pandas explicitly (``to_pandas``,
+    ``from_pandas``) it imports pandas then. Forked workers inherit the answer.
+    """
+    import pyarrow as pa
+
+    if "pandas" not in sys.modules:
+        finder = _NoPandas()
+        sys.meta_path.insert(0, finder)
+        try:
+            pa.array([None])
+        finally:
+            sys.meta_path.remove(finder)
+    return pa
 
 
 def format_of(key: str) -> str:
@@ -80,12 +113,13 @@ def iter_file(
     """Rows of a local data file, streamed one row group (Parquet; only ``groups`` when given) or line
     (JSON Lines) at a time."""
     if fmt == "jsonl":
-        with open(path, "rb") as handle:
+        with open(path, "rb", buffering=READ_BUFFER) as handle:
             for line in handle:
-                if line.strip():
+                if not line.isspace():
                     row = orjson.loads(line)
                     yield {k: row.get(k) for k in columns} if columns else row
         return
+    arrow()
     import pyarrow.parquet as pq
 
     with pq.ParquetFile(path) as parquet:
@@ -94,6 +128,7 @@ def iter_file(
 
 
 def row_groups(path: Path) -> int:
+    arrow()
     import pyarrow.parquet as pq
 
     with pq.ParquetFile(path) as parquet:
@@ -119,12 +154,37 @@ class RowStats:
             self.sample.append({name: sidecar.sample_value(row.get(name)) for name in self.columns})
 
 
+class _OneBehind:
+    """Runs calls on one background thread, in order, one at a time: writing, compressing and hashing
+    release the GIL, so they use a second core while the step computes the next rows."""
+
+    def __init__(self):
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="medallion-writer")
+        self._pending: Future | None = None
+
+    def submit(self, fn, *args) -> None:
+        self.wait()  # one call in flight: memory holds one batch more, not the queue of a slow disk
+        self._pending = self._thread.submit(fn, *args)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()  # its error, raised here
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._thread.shutdown()
+
+
 class DatasetWriter:
     """Streams rows into a temporary local file in the dataset's format.
 
     ``schema`` is a ``pyarrow.Schema`` for Parquet; for JSON Lines it is a ``{column: type}`` mapping used
     for the sidecar only. ``write_line`` writes an already-serialized JSON line verbatim (bronze keeps
-    what the crawler sent); ``write`` serializes a row.
+    what the crawler sent); ``write`` serializes a row. The file is written one batch behind, on a
+    thread (``_OneBehind``), in the order the rows came.
     """
 
     def __init__(self, fmt: str, schema: Any, workdir: Path):
@@ -134,7 +194,10 @@ class DatasetWriter:
         columns = list(schema.names) if fmt == "parquet" else list(schema)
         self.stats = RowStats(columns)
         self._buffer: list[dict] = []
+        self._behind = _OneBehind()
+        self._closed = False
         if fmt == "parquet":
+            arrow()
             import pyarrow.parquet as pq
 
             dictionary = [name for name in schema.names if name not in LONG_TEXT]
@@ -159,25 +222,30 @@ class DatasetWriter:
 
     def _write_bytes(self, data: bytes) -> None:
         # JSON Lines are hashed as they are written, saving a second read of a large file at commit.
+        self._behind.submit(self._write_and_hash, data)
+
+    def _write_and_hash(self, data: bytes) -> None:
         self._handle.write(data)
         self._digest.update(data)
 
     def _flush(self) -> None:
-        import pyarrow as pa
-
         if self._buffer:
-            self._parquet.write_table(pa.Table.from_pylist(self._buffer, schema=self.schema))
+            self._behind.wait()  # the row group before is written: one table in memory at a time
+            table = arrow().Table.from_pylist(self._buffer, schema=self.schema)
             self._buffer = []
+            self._behind.submit(self._parquet.write_table, table)
 
     def close(self) -> None:
-        if self.fmt == "parquet":
-            if self._parquet is None:
-                return
-            self._flush()
-            self._parquet.close()
-            self._parquet = None
-        elif not self._handle.closed:
-            self._handle.close()
+        if self._closed:
+            return
+        self._closed = True
+        parquet = self.fmt == "parquet"
+        with contextlib.ExitStack() as stack:  # last in, first out: the thread finishes, then the file
+            stack.callback(self._parquet.close if parquet else self._handle.close)
+            stack.callback(self._behind.close)
+            if parquet:
+                self._flush()
+        if not parquet:
             self.sha1 = self._digest.hexdigest()
 
     def schema_summary(self) -> dict[str, str]:
@@ -271,6 +339,21 @@ class Dataset:
             if actual != self.sha1:
                 raise DataMismatch(self.meta, actual)
             yield path
+
+    @contextlib.contextmanager
+    def checking_copy(self) -> Iterator[tuple[Path, Callable[[], None]]]:
+        """``local_copy``, hashed on a thread while the caller starts reading: ``check()`` waits for the
+        hash and raises ``DataMismatch``. For a step that reads the data twice (a first pass that writes
+        nothing), which calls ``check()`` after the first pass; leaving the block checks too."""
+        with local_copy(self.store, self.key) as path, ThreadPoolExecutor(1) as thread:
+            actual = thread.submit(sidecar.file_sha1, path)  # hashlib and reading release the GIL
+
+            def check() -> None:
+                if actual.result() != self.sha1:
+                    raise DataMismatch(self.meta, actual.result())
+
+            yield path, check
+            check()
 
     def records(self, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
         with self.local_copy() as path:

@@ -106,13 +106,13 @@ def open_crawl(path: Path, name: str) -> Iterator[tuple[BinaryIO, str]]:
     The compression is told by the magic bytes, not the file name; a file that is neither JSON Lines text
     nor gzip or zstd around it fails here, once, before any line is read.
     """
-    with open(path, "rb") as raw:
+    with open(path, "rb", buffering=1 << 20) as raw:  # pages are long lines: read them in big bites
         kind = sniff(raw.read(8192))
         raw.seek(0)
         if kind == "gzip":
             stream = gzip.GzipFile(fileobj=raw)
         elif kind == "zstd":
-            stream = io.BufferedReader(ZstdFrames(raw), 1 << 16)
+            stream = io.BufferedReader(ZstdFrames(raw), 1 << 20)
         elif kind == "text":
             stream, kind = raw, ""
         else:

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from medallion.core.datasets import arrow
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -45,17 +47,19 @@ def ordered_map(fn: Callable[[list[T]], list[R]], tasks: Iterable[Any], workers:
             yield window.popleft().get()
 
 
-def _row_group(task: tuple[Path, int, list[str], tuple[str, ...], Callable[[dict], Any]]) -> list:
-    import pyarrow as pa
+def _row_group(task: tuple[Path, int, list[str], tuple[str, ...], Callable, bool]) -> list:
     import pyarrow.parquet as pq
 
-    path, index, columns, as_bytes, fn = task
+    pa = arrow()
+
+    path, index, columns, as_bytes, fn, per_group = task
     with pq.ParquetFile(path) as parquet:
         table = parquet.read_row_group(index, columns=columns)
     for name in as_bytes:
         # UTF-8 bytes straight from Arrow: no decode into str and encode back for a parser that wants bytes.
         table = table.set_column(table.schema.get_field_index(name), name, table[name].cast(pa.binary()))
-    return [fn(row) for row in table.to_pylist()]
+    rows = table.to_pylist()
+    return fn(rows) if per_group else [fn(row) for row in rows]
 
 
 def map_parquet(
@@ -65,19 +69,22 @@ def map_parquet(
     workers: int,
     as_bytes: tuple[str, ...] = (),
     groups: list[int] | None = None,
+    per_group: bool = False,
 ) -> Iterator[R]:
     """``fn(row)`` for every row of a local Parquet file (only ``columns`` read), in row order.
 
     Each worker reads whole row groups itself; ``fn`` must be picklable (a module-level function or a
     ``functools.partial`` of one). Columns named in ``as_bytes`` arrive as UTF-8 ``bytes``. ``groups``
-    limits the work to those row groups (a shard).
+    limits the work to those row groups (a shard). With ``per_group``, ``fn`` takes a row group's rows
+    and returns their results, in order (for work that is cheaper done for many rows at once).
     """
+    arrow()  # before the workers fork: they inherit it
     import pyarrow.parquet as pq
 
     if groups is None:
         with pq.ParquetFile(path) as parquet:
             groups = list(range(parquet.num_row_groups))
-    tasks = ((path, i, columns, as_bytes, fn) for i in groups)
+    tasks = ((path, i, columns, as_bytes, fn, per_group) for i in groups)
     for results in ordered_map(_row_group, tasks, workers):
         yield from results
 

@@ -2,18 +2,17 @@
 
 The algorithm, top to bottom, with the module that does each step:
 
-1. Parse with libxml2's forgiving HTML parser; read title, description, language and charset from the head
+1. Bytes of unknown encoding are decoded by their BOM, their declared charset (WHATWG labels) or, without
+   a declaration, by detection (``extract_decoding``). Text, and bytes whose encoding the caller knows,
+   go straight to the parser.
+2. Parse with libxml2's forgiving HTML parser; read title, description, language and charset from the head
    (``extract_parsing``, ``extract_metadata``).
-2. Prune what is never content: scripts, styles, forms, navigation, headers, footers, asides, hidden
-   elements, and elements whose class or id names boilerplate (menu, share, cookie, related, comments...)
-   (``extract_boilerplate``).
-3. Cut the page into text blocks (paragraphs, headings, list items, quotes, text-bearing divs) and measure
-   each one's length and link density in one bottom-up pass (``extract_article``, as are 4 and 5).
-4. Score containers the way Readability does: each prose-like block adds its weight to its parent and,
-   decaying, to its ancestors. The best container, discounted by its link density, is the article;
-   siblings that carry prose of the same kind join it (articles split over several containers).
-5. Emit the article's blocks in document order, dropping link lists, tiny fragments and trailing
-   boilerplate lines.
+3. Remove what can never be text (scripts, media, controls, hidden elements) and cut the page into text
+   blocks: paragraphs, headings, list items, cells, text-bearing divs (``extract_blocks``).
+4. Describe every block by its text, its place in the page, the elements around it, its neighbours and the
+   Readability-style container scores (``extract_features``, ``extract_article``).
+5. The block model (``extract_model``, gradient-boosted trees trained on human-marked pages) says which
+   blocks are main content; they are emitted in document order.
 
 Every traversal is iterative, so pathological nesting cannot exhaust the Python stack; libxml2 itself
 stops at 256 levels and the page is then rejected as ``too-deep``.
@@ -23,10 +22,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from medallion.transforms.extract_article import article_text, choose_article, text_blocks
-from medallion.transforms.extract_boilerplate import prune
+import numpy as np
+
+from medallion.transforms.extract_blocks import Block, remove_never_text, text_blocks
+from medallion.transforms.extract_decoding import decode_html
+from medallion.transforms.extract_features import block_features, page_era
 from medallion.transforms.extract_metadata import head_metadata, headline
+from medallion.transforms.extract_model import BlockModel, shipped
 from medallion.transforms.extract_parsing import LIBXML_MAX_DEPTH, ExtractionError, check_depth, parse
+
+LINK_LIST = 0.9  # kept text that is this much link text is a list of links, not content
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +43,37 @@ class Extraction:
     charset: str
 
 
-def extract(html: str | bytes, url: str = "", *, max_depth: int = LIBXML_MAX_DEPTH) -> Extraction:
-    """Title, main content, description, language hint and declared charset of one page.
+@dataclass(slots=True)
+class Page:
+    """A parsed page cut into blocks, before the model judges them (what training sees too)."""
 
-    ``html`` is text, or UTF-8 bytes (what a Parquet column holds, with no decode and re-encode).
+    body: object
+    blocks: list[Block]
+    title: str
+    description: str
+    language_hint: str
+    charset: str
+    era: tuple[float, ...]  # what kind of page it is: extract_features.page_era
+    rows: np.ndarray | None = None
+    context: np.ndarray | None = None
+
+    def features(self) -> tuple[np.ndarray, np.ndarray]:
+        """The blocks' feature rows (``extract_features.FEATURES``) and context, computed once."""
+        if self.rows is None:
+            self.rows, self.context = block_features(self.body, self.blocks, self.title, self.era)
+        return self.rows, self.context
+
+
+def read_page(html: str | bytes, *, encoding: str | None = None, max_depth: int = LIBXML_MAX_DEPTH) -> Page:
+    """Decode, parse and cut one page into blocks.
+
+    ``html`` is text, or bytes: in ``encoding`` when the caller knows it (``"utf-8"`` for a Parquet
+    column, with no decode and re-encode), else decoded by BOM, declaration or detection.
     """
     if not isinstance(html, str | bytes) or not html.strip():
         raise ExtractionError("empty-html", "the page is empty")
+    if isinstance(html, bytes) and (encoding or "").lower() not in ("utf-8", "utf8"):
+        html = html.decode(encoding, "replace") if encoding else decode_html(html)[0]
     root = parse(html.replace(b"\x00", b"") if isinstance(html, bytes) else html.replace("\x00", ""))
     if max_depth < LIBXML_MAX_DEPTH:
         check_depth(root, max_depth)
@@ -53,9 +82,53 @@ def extract(html: str | bytes, url: str = "", *, max_depth: int = LIBXML_MAX_DEP
     body = root.find("body")
     if body is None:
         body = root
-    prune(body)
-    blocks = text_blocks(body)
-    content = article_text(blocks, choose_article(body, blocks)) if blocks else ""
-    return Extraction(
-        title=title, content=content, description=description, language_hint=language, charset=charset
-    )
+    era = page_era(root, len(html), bool(og_title))
+    remove_never_text(body)
+    return Page(body, text_blocks(body), title, description, language, charset, era)
+
+
+def extract(
+    html: str | bytes,
+    url: str = "",
+    *,
+    encoding: str | None = None,
+    max_depth: int = LIBXML_MAX_DEPTH,
+    model: BlockModel | None = None,
+) -> Extraction:
+    """Title, main content, description, language hint and declared charset of one page.
+
+    ``model`` defaults to the packaged block model (``extract_model.shipped``).
+    """
+    return judge([read_page(html, encoding=encoding, max_depth=max_depth)], model)[0]
+
+
+def judge(pages: list[Page], model: BlockModel | None = None) -> list[Extraction]:
+    """The extractions of pages already read, with one call of the model for all their blocks (a call
+    costs far more than a block: judging a row group of pages at once is what makes the model cheap)."""
+    model = model or shipped()
+    described = [page.features() for page in pages if page.blocks]
+    keep = iter(())
+    if described:
+        rows = np.vstack([r for r, _ in described])
+        context = np.vstack([c for _, c in described])
+        number = np.repeat(np.arange(len(described)), [len(r) for r, _ in described])
+        keep = iter(
+            np.split(model.keep(rows, context, number), np.cumsum([len(r) for r, _ in described])[:-1])
+        )
+    extractions = []
+    for page in pages:
+        kept = next(keep) if page.blocks else ()
+        chosen = [block for block, k in zip(page.blocks, kept, strict=True) if k]
+        if sum(b.link_chars for b in chosen) > LINK_LIST * sum(len(b.text) for b in chosen):
+            chosen = []  # only links (a menu, a list of other pages): no main content
+        content = "\n".join(block.text for block in chosen)
+        extractions.append(
+            Extraction(
+                title=page.title,
+                content=content,
+                description=page.description,
+                language_hint=page.language_hint,
+                charset=page.charset,
+            )
+        )
+    return extractions

@@ -9,103 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lxml import etree
+from medallion.transforms.extract_blocks import Block
+from medallion.transforms.extract_parsing import attribute
 
-from medallion.transforms.extract_parsing import attribute, collapse_spaces
-
-BLOCK_TAGS = frozenset(
-    (
-        "p",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "li",
-        "blockquote",
-        "pre",
-        "dd",
-        "dt",
-        "td",
-        "th",
-        "div",
-        "section",
-        "article",
-        "main",
-        "ul",
-        "ol",
-        "dl",
-        "table",
-        "tr",
-        "tbody",
-        "figcaption",
-        "center",
-        "body",
-        "html",
-        "address",
-        "details",
-        "summary",
-        "hr",
-    )
-)
-LINE_BREAK = "\x00"  # a <br> inside a block; NUL never survives from the input
 HEADINGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
 SENTENCE_END = re.compile(r"[.!?…:\"”’)]\s*$")
-
-
-# -- blocks -----------------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Block:
-    el: object
-    tag: str
-    text: str
-    link_chars: int
-
-    @property
-    def link_density(self) -> float:
-        return self.link_chars / len(self.text) if self.text else 1.0
-
-
-def text_blocks(body) -> list[Block]:
-    """Text blocks in document order: each block element's own text, nested blocks excluded.
-
-    One iterative walk (libxml2's iterwalk): an open block collects the text of its inline descendants
-    and the tails that follow them; a nested block starts a block of its own.
-    """
-    slots: list[Block | None] = []
-    open_blocks: list[tuple[int, list[str], list[int]]] = []  # (slot, text parts, [link chars])
-    link_depth = 0
-    for event, el in etree.iterwalk(body, events=("start", "end")):
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if event == "start":
-            if tag in BLOCK_TAGS:
-                slots.append(None)
-                open_blocks.append((len(slots) - 1, [], [0]))
-            if tag == "a":
-                link_depth += 1
-            elif tag == "br" and open_blocks:
-                open_blocks[-1][1].append(LINE_BREAK)
-            if el.text and open_blocks and tag:
-                _add(open_blocks[-1], el.text, link_depth)
-            continue
-        if tag == "a":
-            link_depth -= 1
-        if tag in BLOCK_TAGS:
-            slot, parts, links = open_blocks.pop()
-            text = "\n".join(line for line in map(collapse_spaces, "".join(parts).split(LINE_BREAK)) if line)
-            slots[slot] = Block(el, tag, text, min(links[0], len(text)))
-        if el.tail and open_blocks:
-            _add(open_blocks[-1], el.tail, link_depth)
-    return [b for b in slots if b is not None and b.text]
-
-
-def _add(block: tuple[int, list[str], list[int]], text: str, link_depth: int) -> None:
-    block[1].append(text)
-    if link_depth:
-        block[2][0] += len(text.strip())
 
 
 # -- choosing the article ---------------------------------------------------------------------------------
@@ -125,19 +33,42 @@ def _prose_weight(block: Block) -> float:
     return weight + 50.0 * block.text.count(", ") ** 0.5
 
 
-def choose_article(body, blocks: list[Block]) -> set:
-    """The elements whose blocks make up the article."""
-    score: dict = {}
-    text_chars: dict = {}
-    link_chars: dict = {}
-    prose: dict = {}
+@dataclass(slots=True)
+class Containers:
+    """Per element: its blocks' characters, link characters and count, prose weight, and container score."""
+
+    text_chars: dict
+    link_chars: dict
+    blocks: dict
+    prose: dict
+    score: dict
+
+    def adjusted(self, node) -> float:
+        total = self.text_chars.get(node, 0)
+        density = self.link_chars.get(node, 0) / total if total else 0.0
+        return self.score.get(node, 0.0) * (1.0 - density)
+
+
+def containers(blocks: list[Block]) -> Containers:
+    """One upward pass from every block: what each ancestor holds, and the Readability-style scores."""
+    stats = Containers({}, {}, {}, {}, {})
+    text_chars, link_chars, count, prose, score = (
+        stats.text_chars,
+        stats.link_chars,
+        stats.blocks,
+        stats.prose,
+        stats.score,
+    )
     for block in blocks:
         weight = _prose_weight(block)
+        size, links = len(block.text), block.link_chars
         node = block.el
         while node is not None:
-            text_chars[node] = text_chars.get(node, 0) + len(block.text)
-            link_chars[node] = link_chars.get(node, 0) + block.link_chars
-            prose[node] = prose.get(node, 0.0) + weight
+            text_chars[node] = text_chars.get(node, 0) + size
+            link_chars[node] = link_chars.get(node, 0) + links
+            count[node] = count.get(node, 0) + 1
+            if weight:
+                prose[node] = prose.get(node, 0.0) + weight
             node = node.getparent()
         if not weight:
             continue
@@ -147,13 +78,16 @@ def choose_article(body, blocks: list[Block]) -> set:
                 break
             score[node] = score.get(node, 0.0) + weight * factor
             node = node.getparent()
+    return stats
+
+
+def choose_article(body, blocks: list[Block], stats: Containers | None = None) -> set:
+    """The elements whose blocks make up the article."""
+    stats = stats or containers(blocks)
+    score, text_chars, link_chars, prose = stats.score, stats.text_chars, stats.link_chars, stats.prose
     if not score:
         return {body}
-
-    def adjusted(node) -> float:
-        total = text_chars.get(node, 0)
-        density = link_chars.get(node, 0) / total if total else 0.0
-        return score[node] * (1.0 - density)
+    adjusted = stats.adjusted
 
     top = max(score, key=adjusted)
     # A wrapper that adds nothing (the article's only prose-bearing child) is the same article: climb it,
@@ -186,10 +120,9 @@ def choose_article(body, blocks: list[Block]) -> set:
     return chosen
 
 
-def article_text(blocks: list[Block], chosen: set) -> str:
-    inside = set()
-    for node in chosen:
-        inside.update(node.iter())
+def article_blocks(blocks: list[Block], chosen: set, inside: set) -> list[Block]:
+    """The blocks of the chosen containers (``inside``: they and their descendants) that read as article
+    text: no link lists, fragments, repeats or stray headings."""
     kept: list[Block] = []
     seen: set[str] = set()
     for block in blocks:
@@ -204,9 +137,8 @@ def article_text(blocks: list[Block], chosen: set) -> str:
         seen.add(text)
         kept.append(block)
     # A heading belongs to the article only when prose follows it (not another heading: a teaser list).
-    lines = [
-        block.text
+    return [
+        block
         for i, block in enumerate(kept)
         if block.tag not in HEADINGS or (i + 1 < len(kept) and kept[i + 1].tag not in HEADINGS)
     ]
-    return "\n".join(lines)

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 LIBXML_MAX_DEPTH = 256
@@ -27,8 +29,22 @@ _PARSER = etree.HTMLParser(
 )
 
 
+# An unclosed <title> makes libxml2 read the rest of the page as the title's text.
+_SWALLOWED_TITLE_CHARS = 1000
+_TITLE_START = re.compile(rb"(<title\b[^>]*>)([^<\r\n]*)", re.IGNORECASE)
+
+
 def parse(html: str | bytes):
     data = html if isinstance(html, bytes) else html.encode("utf-8", "replace")
+    root = _parse(data)
+    title = root.find(".//title")
+    if title is not None and len(title.text or "") > _SWALLOWED_TITLE_CHARS and "<" in title.text:
+        # Close the title where its first line ends, and parse again.
+        root = _parse(_TITLE_START.sub(rb"\1\2</title>", data, count=1))
+    return root
+
+
+def _parse(data: bytes):
     try:
         root = etree.fromstring(data, _PARSER)
     except (etree.ParserError, ValueError) as exc:

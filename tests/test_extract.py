@@ -1,0 +1,146 @@
+"""Main-content extraction: blocks, the packaged block model, its determinism, and bytes decoding."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+from medallion.transforms import extract_model
+from medallion.transforms.extract import extract, judge, read_page
+from medallion.transforms.extract_blocks import COMMENT, LIST, NAV, text_blocks
+from medallion.transforms.extract_features import CONTEXT, FEATURES
+from medallion.transforms.extract_parsing import parse
+
+sys.path.insert(0, str(REPO / "bench"))
+
+import corpora  # noqa: E402
+import train_extractor  # noqa: E402
+
+SENTENCES = [
+    "The city council approved the new budget on Tuesday after a long and heated debate.",
+    "Members argued for hours about the cost of repairing the old bridge over the river.",
+    "In the end, the plan passed by seven votes to four, with two members abstaining.",
+    "Work on the bridge is expected to begin in the spring and to last about two years.",
+    "Residents who spoke at the meeting said they had waited a decade for the repairs.",
+    "The mayor thanked the engineers, who had produced three different designs for it.",
+]
+
+
+def article(
+    title: str = "Council approves budget", paragraphs: list[str] = SENTENCES, extra: str = ""
+) -> str:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (
+        f"<html lang='en'><head><meta charset='utf-8'><title>{title} | The Town Paper</title></head><body>"
+        "<header><nav><ul><li><a href='/'>Home</a></li><li><a href='/news'>News</a></li>"
+        "<li><a href='/sport'>Sport</a></li><li><a href='/about'>About us</a></li></ul></nav></header>"
+        f"<main><article><h1>{title}</h1>{body}</article>"
+        "<aside class='related'><h3>Related</h3><ul><li><a href='/x'>Bridge closed for a week</a></li>"
+        "<li><a href='/y'>Budget talks stall again</a></li></ul></aside></main>"
+        f"{extra}<footer><p>© 2026 The Town Paper. All rights reserved.</p>"
+        "<a href='/privacy'>Privacy</a> <a href='/terms'>Terms</a></footer></body></html>"
+    )
+
+
+def test_the_article_is_kept_and_the_site_around_it_is_not():
+    page = extract(article())
+    for sentence in SENTENCES:
+        assert sentence in page.content
+    for furniture in ("Home", "Sport", "Bridge closed for a week", "All rights reserved", "Privacy"):
+        assert furniture not in page.content
+    assert page.title == "Council approves budget"
+    assert page.charset == "utf-8" and page.language_hint == "en"
+
+
+def test_blocks_carry_their_text_links_and_surroundings():
+    root = parse(
+        "<html><body><nav><ul><li><a href='/'>Home</a></li></ul></nav>"
+        "<div class='comments'><p>First <a href='/u'>reply</a> here<br>second line</p></div>"
+        "<a href='/card'><div>A card inside a link</div></a></body></html>"
+    )
+    blocks = {b.text: b for b in text_blocks(root.find("body"))}
+    assert blocks["Home"].link_chars == 4 and blocks["Home"].kinds & NAV and blocks["Home"].kinds & LIST
+    reply = blocks["First reply here\nsecond line"]
+    assert reply.link_chars == len("reply") and reply.kinds & COMMENT and reply.lines == 2
+    assert "A card inside a link" in blocks  # a block inside an inline element: its own block, once
+    assert sum("A card inside a link" in text for text in blocks) == 1
+
+
+def test_an_unclosed_title_does_not_swallow_the_page():
+    html = article().replace("| The Town Paper</title>", "| The Town Paper\n", 1)
+    page = extract(html)
+    assert SENTENCES[0] in page.content
+
+
+def test_bytes_are_decoded_by_their_declared_charset_before_extraction():
+    html = article(paragraphs=[s.replace("debate", "débat « chaud » — €") for s in SENTENCES])
+    cp1252 = html.replace("charset='utf-8'", "charset='iso-8859-1'").encode("cp1252")
+    page = extract(cp1252)
+    assert "débat « chaud » — €" in page.content and "\ufffd" not in page.content
+    assert extract(html.encode(), encoding="utf-8").content == extract(html).content  # a Parquet column
+
+
+def test_judging_many_pages_at_once_equals_judging_each():
+    pages = [article(), article("Bridge repairs begin", SENTENCES[::-1]), "<html><body></body></html>"]
+    together = judge([read_page(p) for p in pages])
+    assert together == [judge([read_page(p)])[0] for p in pages]
+    assert together[2].content == ""
+
+
+def test_the_packaged_model_names_its_version_and_training_data():
+    model = extract_model.shipped()
+    described = model.describe()
+    assert described["version"] == train_extractor.VERSION
+    assert len(described["training_sha1"]) == 40 and len(described["sha1"]) == 40
+    assert tuple(model.features) == FEATURES + CONTEXT
+    assert extract_model.MODEL_PATH.stat().st_size < 5 * 1024 * 1024
+
+
+def test_the_packaged_model_was_trained_on_the_shared_sets():
+    if corpora.missing():
+        pytest.skip(f"the shared benchmark sets are not at {corpora.SHARED}")
+    assert extract_model.shipped().training_sha1 == corpora.fingerprint(corpora.load())
+
+
+def synthetic_pages() -> list[corpora.Page]:
+    pages = []
+    for i in range(12):
+        paragraphs = [f"{s} Report number {i} of the series." for s in SENTENCES[i % 3 :]]
+        html = article(f"Story {i}", paragraphs, extra="<div class='comments'><p>Nice post!</p></div>")
+        pages.append(
+            corpora.Page(f"p{i}", "news" if i % 2 else "other", "", html.encode(), "\n".join(paragraphs))
+        )
+    return pages
+
+
+def test_training_is_deterministic_and_the_model_extracts():
+    pages = synthetic_pages()
+    params = {"max_iter": 20}
+    first, second = train_extractor.fit(pages, params), train_extractor.fit(pages, params)
+    assert first.dumps() == second.dumps()  # byte for byte: the same data give the same file
+    assert first.training_sha1 == corpora.fingerprint(pages) != corpora.fingerprint(pages[1:])
+    loaded = extract_model.loads(first.dumps())
+    page = extract(article("Fresh story", SENTENCES[:4]), model=loaded)
+    assert SENTENCES[0] in page.content and "Home" not in page.content
+
+
+def test_a_foreign_or_stale_model_file_is_refused_with_what_to_do():
+    with pytest.raises(extract_model.ModelError, match="retrain"):
+        extract_model.loads(b"not a pickle")
+    state = pickle.loads(extract_model.shipped().dumps())
+    state["features"] = state["features"][:-1]
+    with pytest.raises(extract_model.ModelError, match="other features"):
+        extract_model.loads(pickle.dumps(state))
+    with pytest.raises(extract_model.ModelError, match="format"):
+        extract_model.loads(pickle.dumps({"format": 0}))
+
+
+def test_feature_rows_match_the_named_columns():
+    page = read_page(article())
+    rows, context = page.features()
+    assert rows.shape == (len(page.blocks), len(FEATURES)) and np.isfinite(rows).all()
+    assert context.shape == (len(page.blocks), 3)
