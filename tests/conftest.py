@@ -355,6 +355,8 @@ def three_days(tmp_path_factory):
     store = f"file://{root / 'data'}"
     built = run_cli(
         "medallion", "demo", "--store", store, "--date", THREE_DAYS[-1], "--days", "3", "--documents", "120",
+        # The release tests' store, not a gate test: 24 gold documents a day make accuracy a coin toss.
+        "--warn-only",
         env=env, cwd=root, timeout=600,
     )  # fmt: skip
     assert built.returncode == 0, built.stderr.decode()[-3000:]

@@ -8,11 +8,9 @@ writes the sidecar last. Readers only see datasets whose sidecar exists and vali
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import os
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,6 +22,7 @@ import orjson
 
 from medallion.core import sidecar
 from medallion.core.config import DATASET_ROOT
+from medallion.core.pyarrow_quiet import arrow  # noqa: F401 -- datasets.arrow for the runtime
 from medallion.core.store_interface import NotFound, Store, StoreError
 from medallion.core.store_local import LocalStore
 
@@ -52,35 +51,6 @@ class DataMismatch(StoreError):
             f"Rebuild it with --force on its own stage (medallion run {where} --force), or see what "
             f"changed with medallion verify and rebuild it from its sources with medallion reproduce"
         )
-
-
-class _NoPandas:
-    """An import finder that refuses pandas (see ``arrow``)."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "pandas":
-            raise ImportError("pandas is not used by the pipeline's datasets")
-
-
-@functools.cache
-def arrow():
-    """``pyarrow``, ready to convert rows without importing pandas.
-
-    The first time pyarrow converts Python values (``Table.from_pylist``, ``to_pylist``) it asks whether
-    pandas is installed, by importing it: seconds of start-up for a library no stage uses. With pandas
-    refused for that one question, pyarrow takes it as absent; asked for pandas explicitly (``to_pandas``,
-    ``from_pandas``) it imports pandas then. Forked workers inherit the answer.
-    """
-    import pyarrow as pa
-
-    if "pandas" not in sys.modules:
-        finder = _NoPandas()
-        sys.meta_path.insert(0, finder)
-        try:
-            pa.array([None])
-        finally:
-            sys.meta_path.remove(finder)
-    return pa
 
 
 def format_of(key: str) -> str:
