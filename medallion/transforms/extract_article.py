@@ -1,7 +1,7 @@
-"""Choosing the article for main-content extraction: cuts the pruned page into text blocks with their link
-density, scores containers the way Readability does (prose-like blocks add decaying weight to their
-ancestors), picks the best container with the sibling containers that carry the same kind of prose, and
-emits the chosen blocks' text in document order without link lists, fragments and stray headings.
+"""The Readability-style heuristic the block model reads as features: scores containers the way Readability
+does (prose-like blocks add decaying weight to their ancestors), picks the best container with the sibling
+containers that carry the same kind of prose, and the blocks of it that read as article text (no link
+lists, fragments and stray headings). ``extract_features`` turns the result into columns.
 """
 
 from __future__ import annotations
