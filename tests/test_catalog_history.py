@@ -127,8 +127,11 @@ def demo_store(tmp_path_factory) -> tuple[str, Path]:
     store = f"file://{root / 'data'}"
     for day in DAYS:
         built = run_cli(
-            "medallion", "demo", "--store", store, "--date", day, "--documents", "120", env=env, cwd=root
-        )
+            "medallion", "demo", "--store", store, "--date", day, "--documents", "120",
+            # The charts' store, not a gate test: 24 gold documents a day make accuracy a coin toss.
+            "--warn-only",
+            env=env, cwd=root,
+        )  # fmt: skip
         assert built.returncode == 0, built.stderr.decode()[-2000:]
     out = root / "catalog"
     result = run_cli("medallion", "catalog", "--store", store, "--out", str(out))
