@@ -6,14 +6,19 @@ lists, fragments and stray headings). ``extract_features`` turns the result into
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from medallion.transforms.extract_blocks import Block
 from medallion.transforms.extract_parsing import attribute
 
 HEADINGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
-SENTENCE_END = re.compile(r"[.!?…:\"”’)]\s*$")
+SENTENCE_END = frozenset('.!?…:"”’)')
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether the text's last character, trailing whitespace aside, ends a sentence."""
+    last = text.rstrip()[-1:]
+    return bool(last) and last in SENTENCE_END
 
 
 # -- choosing the article ---------------------------------------------------------------------------------
@@ -28,7 +33,7 @@ def _prose_weight(block: Block) -> float:
     if block.tag in HEADINGS or block.tag == "h1" or length < 25 or block.link_density > 0.5:
         return 0.0
     weight = length * (1.0 - block.link_density)
-    if not SENTENCE_END.search(block.text):
+    if not ends_sentence(block.text):
         weight *= 0.5 if length >= 120 else 0.2
     return weight + 50.0 * block.text.count(", ") ** 0.5
 
@@ -50,7 +55,11 @@ class Containers:
 
 
 def containers(blocks: list[Block]) -> Containers:
-    """One upward pass from every block: what each ancestor holds, and the Readability-style scores."""
+    """What each ancestor of a block holds, and the Readability-style scores.
+
+    Each element's totals are its own block's plus its children's: elements are visited once, deepest
+    first (reverse document order), each adding its totals to its parent's.
+    """
     stats = Containers({}, {}, {}, {}, {})
     text_chars, link_chars, count, prose, score = (
         stats.text_chars,
@@ -59,17 +68,15 @@ def containers(blocks: list[Block]) -> Containers:
         stats.prose,
         stats.score,
     )
+    if not blocks:
+        return stats
+    parents: dict = {}  # every ancestor-or-self of a block -> its parent
     for block in blocks:
         weight = _prose_weight(block)
-        size, links = len(block.text), block.link_chars
-        node = block.el
-        while node is not None:
-            text_chars[node] = text_chars.get(node, 0) + size
-            link_chars[node] = link_chars.get(node, 0) + links
-            count[node] = count.get(node, 0) + 1
-            if weight:
-                prose[node] = prose.get(node, 0.0) + weight
-            node = node.getparent()
+        el = block.el
+        text_chars[el], link_chars[el], count[el], prose[el] = len(block.text), block.link_chars, 1, weight
+        while el is not None and el not in parents:
+            parents[el] = el = el.getparent()
         if not weight:
             continue
         node = block.el if block.tag in CONTAINER_TAGS else block.el.getparent()
@@ -78,6 +85,16 @@ def containers(blocks: list[Block]) -> Containers:
                 break
             score[node] = score.get(node, 0.0) + weight * factor
             node = node.getparent()
+    top = blocks[0].el.getroottree().getroot()
+    order = [el for el in top.iter() if el in parents]  # document order: an ancestor before its descendants
+    for el in reversed(order):
+        parent = parents[el]
+        if parent is None:
+            continue
+        text_chars[parent] = text_chars.get(parent, 0) + text_chars.get(el, 0)
+        link_chars[parent] = link_chars.get(parent, 0) + link_chars.get(el, 0)
+        count[parent] = count.get(parent, 0) + count.get(el, 0)
+        prose[parent] = prose.get(parent, 0.0) + prose.get(el, 0.0)
     return stats
 
 
@@ -132,7 +149,7 @@ def article_blocks(blocks: list[Block], chosen: set, inside: set) -> list[Block]
         if block.tag in HEADINGS:
             if len(text) > 200:
                 continue
-        elif block.tag != "li" and len(text) < 80 and not SENTENCE_END.search(text):
+        elif block.tag != "li" and len(text) < 80 and not ends_sentence(text):
             continue  # datelines, teaser decks, "Advertisement", button labels
         seen.add(text)
         kept.append(block)

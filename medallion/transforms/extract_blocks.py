@@ -246,15 +246,31 @@ def text_blocks(body) -> list[Block]:
     inside it (``_own_text``).
     """
     for br in body.iter("br"):
-        br.tail = LINE_BREAK + CONTROLS.sub("", br.tail or "")  # lxml refuses to set controls it parsed
+        tail = br.tail
+        br.tail = LINE_BREAK + CONTROLS.sub("", tail) if tail else LINE_BREAK  # lxml refuses controls
     around: dict = {}  # block element -> (nearest, depth, own): see Block
     holders: set = set()  # elements with a block inside
+    unknown = (-1,) * len(KINDS)
+    tag_kinds = TAG_KINDS
     for el in body.iter(*BLOCK_TAGS):
         attrib = el.attrib
         own = (
             name_kinds(attrib.get("class", ""), attrib.get("id", ""), attrib.get("role", "")) if attrib else 0
         )
-        between, parent, known = [], el.getparent(), None
+        kinds = tag_kinds.get(el.tag, 0) | own
+        parent = el.getparent()
+        known = around.get(parent)
+        if known is not None:  # the common case: a block directly inside a block
+            holders.add(parent)
+            depth = known[1] + 1
+            if kinds:
+                nearest = list(known[0])
+                _mark(nearest, kinds, depth)
+                around[el] = (tuple(nearest), depth, own)
+            else:
+                around[el] = (known[0], depth, own)
+            continue
+        between = []
         while parent is not None:  # up to the nearest block, through the inline elements between
             holders.add(parent)
             known = around.get(parent)
@@ -262,19 +278,24 @@ def text_blocks(body) -> list[Block]:
                 break
             between.append(_kinds_of(parent))
             parent = parent.getparent()
-        nearest = list(known[0]) if known else [-1] * len(KINDS)
+        nearest = list(known[0]) if known else list(unknown)
         depth = (known[1] + 1 if known else 0) + len(between)
-        for level, kinds in enumerate(reversed(between), start=depth - len(between)):
-            _mark(nearest, kinds, level)
-        _mark(nearest, TAG_KINDS.get(el.tag, 0) | own, depth)
+        for level, between_kinds in enumerate(reversed(between), start=depth - len(between)):
+            _mark(nearest, between_kinds, level)
+        _mark(nearest, kinds, depth)
         around[el] = (tuple(nearest), depth, own)
     blocks: list[Block] = []
     for el, (nearest, depth, own) in around.items():
         raw, links = _own_text(el, holders)
-        lines = [line for line in map(collapse_spaces, raw.split(LINE_BREAK)) if line]
-        if lines:
-            text = "\n".join(lines)
-            blocks.append(Block(el, el.tag, text, min(links, len(text)), depth, nearest, own, len(lines)))
+        if LINE_BREAK in raw:
+            lines = [line for line in map(collapse_spaces, raw.split(LINE_BREAK)) if line]
+            if lines:
+                text = "\n".join(lines)
+                blocks.append(Block(el, el.tag, text, min(links, len(text)), depth, nearest, own, len(lines)))
+        else:
+            text = " ".join(raw.split())
+            if text:
+                blocks.append(Block(el, el.tag, text, min(links, len(text)), depth, nearest, own, 1))
     return blocks
 
 
@@ -293,6 +314,11 @@ def _kinds_of(el) -> int:
     return own | TAG_KINDS.get(el.tag, 0)
 
 
+def _text_of(el) -> str:
+    """All the text inside an element (libxml2's text serialization: far faster than joining itertext)."""
+    return etree.tostring(el, method="text", encoding=str, with_tail=False)
+
+
 def _own_text(el, holders: set) -> tuple[str, int]:
     """(text, link characters) of an element without the blocks inside it (``holders``: the elements
     that have blocks inside).
@@ -301,10 +327,10 @@ def _own_text(el, holders: set) -> tuple[str, int]:
     nesting limit (256), well inside Python's.
     """
     if el not in holders:
-        text = "".join(el.itertext())
+        text = _text_of(el)
         if el.tag == "a":
             return text, len(text.strip())
-        return text, sum(len("".join(a.itertext()).strip()) for a in el.iter("a"))
+        return text, sum(len(_text_of(a).strip()) for a in el.iter("a"))
     parts, links = [el.text or ""], 0
     for child in el:
         tag = child.tag

@@ -20,17 +20,16 @@ import numpy as np
 
 from medallion.transforms.extract_article import (
     DECAY,
-    SENTENCE_END,
     article_blocks,
     choose_article,
     containers,
+    ends_sentence,
 )
 from medallion.transforms.extract_blocks import BOILER, COMMENT, HINT, KINDS, META, TITLE, Block
 
 WORD = re.compile(r"\w+")
-PUNCTUATION = re.compile(r"[.;:!?]")
-DIGIT = re.compile(r"\d")
-CAPITALIZED = re.compile(r"(?<!\S)[A-ZÀ-ÖØ-ÞΑ-ΩА-Я]")  # words that start with a capital
+PUNCTUATION = ".;:!?"
+CAPITALS = re.compile(r"[A-ZÀ-ÖØ-ÞΑ-ΩА-Я]")  # a word that starts with one of these is capitalized
 TAG_GROUPS = {
     "p": 0,
     "h1": 1,
@@ -96,6 +95,43 @@ assert len(BASE) == 13 + len(KINDS) + len(OWN_KINDS) + len(TAG_GROUP_NAMES) + 8 
 _NEIGHBOUR_COLUMNS = [_COLUMN[name] for name in NEIGHBOUR_SIGNALS]
 TITLE_LIKE_CHARS = 300  # longer blocks are never the title: their overlap with it is not computed
 FAR = 64.0  # levels to a kind of element that is nowhere around
+
+# Character classes, one bit each, looked up per code point (a table for the common ones).
+DIGIT_BIT, PUNCTUATION_BIT, SPACE_BIT, CAPITAL_BIT, COMMA_BIT = 1, 2, 4, 8, 16
+TABLE_SIZE = 0x3100  # past every whitespace character, Latin, Greek and Cyrillic
+
+
+def _char_class(char: str) -> int:
+    return (
+        (DIGIT_BIT if char.isdecimal() else 0)  # what the regex \d matches
+        | (PUNCTUATION_BIT if char in PUNCTUATION else 0)
+        | (SPACE_BIT if char.isspace() else 0)  # what \s matches
+        | (CAPITAL_BIT if CAPITALS.fullmatch(char) else 0)
+        | (COMMA_BIT if char == "," else 0)
+    )
+
+
+CHAR_CLASSES = np.array([_char_class(chr(code)) for code in range(TABLE_SIZE)], dtype=np.uint8)
+
+
+def char_counts(texts: list[str]) -> np.ndarray:
+    """Per text: (punctuation marks, commas, digits, capitalized words), counted for all texts at once
+    over their code points. A word is capitalized when a capital follows whitespace or the text's start."""
+    joined = "".join(texts)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    classes = CHAR_CLASSES[np.minimum(codes, TABLE_SIZE - 1)]
+    rare = np.flatnonzero(codes >= TABLE_SIZE)
+    if len(rare):
+        distinct, where = np.unique(codes[rare], return_inverse=True)
+        classes[rare] = np.array([_char_class(chr(code)) for code in distinct], dtype=np.uint8)[where.ravel()]
+    starts = np.cumsum([0, *map(len, texts[:-1])])
+    after_space = np.empty(len(codes), dtype=bool)
+    after_space[0] = True
+    after_space[1:] = (classes[:-1] & SPACE_BIT) > 0
+    after_space[starts] = True
+    capitalized = after_space & ((classes & CAPITAL_BIT) > 0)
+    bits = [(classes & bit) > 0 for bit in (PUNCTUATION_BIT, COMMA_BIT, DIGIT_BIT)]
+    return np.column_stack([np.add.reduceat(flags, starts) for flags in (*bits, capitalized)])
 
 
 SEMANTIC_TAGS = ("article", "main", "nav", "header", "footer", "section", "aside", "figure", "time")
@@ -169,11 +205,7 @@ def block_features(
                 chars,
                 words,
                 block.link_chars,
-                1.0 if SENTENCE_END.search(text) else 0.0,
-                len(PUNCTUATION.findall(text)),
-                text.count(","),
-                len(DIGIT.findall(text)),
-                len(CAPITALIZED.findall(text)),
+                1.0 if ends_sentence(text) else 0.0,
                 block.lines,
                 block.depth,
                 block.own,
@@ -192,6 +224,7 @@ def block_features(
             )
         )
     c = np.array(counted, dtype=np.float64)
+    c = np.hstack([c[:, :4], char_counts([block.text for block in blocks]), c[:, 4:]])
     chars, words, links = c[:, 0], c[:, 1], c[:, 2]
     per_word = np.maximum(words, 1.0)
     page_chars, page_links = chars.sum(), links.sum()
