@@ -39,8 +39,8 @@ from medallion.transforms.extract_parsing import ExtractionError  # noqa: E402
 VERSION = "1"
 TOKEN = re.compile(r"\w+")
 PARAMS = {
-    "learning_rate": 0.1,
-    "max_iter": 200,
+    "learning_rate": 0.3,
+    "max_iter": 50,  # 200 trees at 0.1 score the same over 5 folds (within 0.004 on every corpus), 4x slower
     "max_leaf_nodes": 31,
     "min_samples_leaf": 40,
     "l2_regularization": 1.0,

@@ -126,8 +126,6 @@ def _is_data_folder(folder: Path) -> bool:
 def import_closure(module: str) -> set[Path]:
     """The source files of ``module`` (and its ``__main__`` when it is a package), of the packages holding
     it and of every project module they import (absolutely or relatively, lazily or not), following them."""
-    import ast
-
     seen: set[Path] = set()
     todo = [module, f"{module}.__main__"]  # python -m <package> runs its __main__
     while todo:
@@ -140,16 +138,27 @@ def import_closure(module: str) -> set[Path]:
             name.rsplit(".", depth)[0] for depth in range(1, name.count(".") + 1)
         ]  # its packages run too
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_bytes())):
-            if isinstance(node, ast.Import):
-                todo += [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:  # from . import x, from ..core import y
-                    anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                    base = f"{anchor}.{base}" if base else anchor
-                todo += [base] + [f"{base}.{alias.name}" for alias in node.names]
+        todo += _imports(path, package)
     return seen
+
+
+@functools.cache
+def _imports(path: Path, package: str) -> tuple[str, ...]:
+    """The module names a source file imports, absolutely or relatively (parsed once per process: the
+    stages of one ``medallion run`` share most of their modules)."""
+    import ast
+
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # from . import x, from ..core import y
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            names += [base] + [f"{base}.{alias.name}" for alias in node.names]
+    return tuple(names)
 
 
 def _module_file(name: str) -> Path | None:

@@ -12,7 +12,8 @@ The algorithm, top to bottom, with the module that does each step:
 4. Describe every block by its text, its place in the page, the elements around it, its neighbours and the
    Readability-style container scores (``extract_features``, ``extract_article``).
 5. The block model (``extract_model``, gradient-boosted trees trained on human-marked pages) says which
-   blocks are main content; they are emitted in document order.
+   blocks are main content; they are emitted in document order. Two rules stand over it: links inside a
+   navigation element are never content, and kept text that is nearly all links is a menu, not an article.
 
 Every traversal is iterative, so pathological nesting cannot exhaust the Python stack; libxml2 itself
 stops at 256 levels and the page is then rejected as ``too-deep``.
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from medallion.transforms.extract_blocks import Block, remove_never_text, text_blocks
+from medallion.transforms.extract_blocks import KINDS, Block, remove_never_text, text_blocks
 from medallion.transforms.extract_decoding import decode_html
 from medallion.transforms.extract_features import block_features, page_era
 from medallion.transforms.extract_metadata import head_metadata, headline
@@ -32,6 +33,7 @@ from medallion.transforms.extract_model import BlockModel, shipped
 from medallion.transforms.extract_parsing import LIBXML_MAX_DEPTH, ExtractionError, check_depth, parse
 
 LINK_LIST = 0.9  # kept text that is this much link text is a list of links, not content
+NAV = KINDS.index("nav")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +120,7 @@ def judge(pages: list[Page], model: BlockModel | None = None) -> list[Extraction
     extractions = []
     for page in pages:
         kept = next(keep) if page.blocks else ()
-        chosen = [block for block, k in zip(page.blocks, kept, strict=True) if k]
+        chosen = [block for block, k in zip(page.blocks, kept, strict=True) if k and not _menu_entry(block)]
         if sum(b.link_chars for b in chosen) > LINK_LIST * sum(len(b.text) for b in chosen):
             chosen = []  # only links (a menu, a list of other pages): no main content
         content = "\n".join(block.text for block in chosen)
@@ -132,3 +134,8 @@ def judge(pages: list[Page], model: BlockModel | None = None) -> list[Extraction
             )
         )
     return extractions
+
+
+def _menu_entry(block: Block) -> bool:
+    """Links inside a navigation element: never main content, however the page around it looks."""
+    return block.nearest[NAV] >= 0 and block.link_chars >= LINK_LIST * len(block.text)
