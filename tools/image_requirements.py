@@ -25,7 +25,16 @@ REQUIREMENTS = REPO / "images" / "requirements"  # <image>.txt
 # What each image needs beyond its dependencies' closure; tests/test_images.py checks these against the
 # stage's imports (nothing missing, nothing it does not import).
 IMAGES: dict[str, tuple[str, ...]] = {
-    "base": ("boto3", "pyarrow", "pyyaml", "jsonschema", "jsonschema-rs", "orjson", "zstandard"),
+    "base": (
+        "boto3",
+        "pyarrow",
+        "pyyaml",
+        "jsonschema",
+        "jsonschema-rs",
+        "orjson",
+        "zstandard",
+        "openlineage-python",
+    ),
     "raw": (),
     "url-normalization": (),
     "html-parsing": ("lxml", "py3langid", "scikit-learn", "webencodings", "charset-normalizer"),

@@ -15,9 +15,10 @@ from medallion.core.pipeline import Stage
 
 NAMESPACE = "argo"
 SERVICE_ACCOUNT = "html-classification-workflow"
-CONFIG_MAP = "html-classification"  # keys: s3-endpoint, labeler-name, labeler-url, llm-*, mlflow-tracking-uri
+CONFIG_MAP = "html-classification"  # keys: s3-endpoint, labeler-*, llm-*, mlflow-tracking-uri, lineage-*
 LABELER_SECRET = "html-classification-labeler"  # key: token
 LLM_SECRET = "html-classification-llm"  # key: api-key
+LINEAGE_SECRET = "html-classification-lineage"  # key: api-key
 OUTPUTS_DIR = "/tmp/outputs"  # where a step writes its output parameters (--output-params)
 
 
@@ -52,6 +53,25 @@ def s3_env(secret: str) -> list:
             name="AWS_ENDPOINT_URL", config_map_name=CONFIG_MAP, config_map_key="s3-endpoint", optional=True
         ),
         Env(name="AWS_DEFAULT_REGION", value="us-east-1"),
+    ]
+
+
+def lineage_env() -> list:
+    """Every step's OpenLineage backend (medallion/runtime/lineage.py): its URL and the jobs' namespace from
+    the ConfigMap, its API key from a Secret; all optional: without a URL no events are sent."""
+    return [
+        ConfigMapEnv(
+            name="OPENLINEAGE_URL", config_map_name=CONFIG_MAP, config_map_key="lineage-url", optional=True
+        ),
+        ConfigMapEnv(
+            name="OPENLINEAGE_NAMESPACE",
+            config_map_name=CONFIG_MAP,
+            config_map_key="lineage-namespace",
+            optional=True,
+        ),
+        SecretEnv(
+            name="OPENLINEAGE_API_KEY", secret_name=LINEAGE_SECRET, secret_key="api-key", optional=True
+        ),
     ]
 
 

@@ -22,6 +22,7 @@ from workflows.settings import (
     Deployment,
     identity,
     image,
+    lineage_env,
     retry_strategy,
     s3_env,
 )
@@ -104,6 +105,7 @@ def container(
         else None,
         env=[
             *s3_env(identity(stage)),
+            *lineage_env(),
             *(env for service in stage.services for env in SERVICE_ENV[service]()),
             Env(name="MEDALLION_WORKFLOW", value="{{inputs.parameters.workflow}}"),
             Env(name="MEDALLION_RUN_ID", value="{{workflow.name}}"),

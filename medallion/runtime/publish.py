@@ -113,7 +113,12 @@ def common(run, process: list[dict]) -> dict:
     return {
         "date": run.date,
         "sources": run.sources,
-        "workflow": {"name": run.context.workflow, "step": run.stage.name, "run_id": run.context.run_id},
+        "workflow": {
+            "name": run.context.workflow,
+            "step": run.stage.name,
+            "run_id": run.context.run_id,
+            "lineage_run_id": run.lineage_run_id,  # the runId of the step's OpenLineage events
+        },
         "process": process,
         "parameters": freshness.plain(run.params),
         "code_version": sidecar.code_version(run.stage.module),

@@ -35,6 +35,7 @@ from medallion.runtime import (
     failures,
     freshness,
     leases,
+    lineage,
     publish,
     quality,
     quality_gates,
@@ -138,6 +139,8 @@ class StepRun:
         self._merged: list[str] = []
         self.extra_outputs: list[tuple[str, CheckedWriter, dict, str]] = []
         self.artifacts: list[tuple[str, Path]] = []
+        self.lineage_run_id = lineage.run_uuid(self.context.run_id, self.label, self.partition, self.shard)
+        self.lineage = lineage.Emitter.for_run(self)  # None unless an OpenLineage backend is configured
 
     def _input_key(self, upstream: Stage, version: str | None) -> str:
         """An input of the same batch date, or of the same release."""
@@ -147,9 +150,11 @@ class StepRun:
     # -- lifecycle ---------------------------------------------------------------------------------------
 
     def __enter__(self) -> StepRun:
+        lineage.started(self)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        lineage.ended(self, None, exc)  # first: FAIL says why nothing was committed (a no-op after COMPLETE)
         # Every exit path (success, an error, a full disk, Ctrl-C) releases the lease and removes the
         # scratch folder; a cleanup that fails too (the disk is still full) never hides the first error,
         # and a second Ctrl-C does not cut it short.
@@ -177,6 +182,7 @@ class StepRun:
             return False
         meta = self.committed
         print(f"[{self.label}] up to date: {self.store.url(self.key)} (sha1 {meta['sha1']})", flush=True)
+        lineage.ended(self, meta)
         self._write_output_params(meta)
         return True
 
@@ -342,6 +348,7 @@ class StepRun:
         meta = publish.commit(self, process, extra_stats)
         for key in self._merged:  # the shards merged into it are scratch no more
             self.store.delete(key)
+        lineage.ended(self, meta)
         self._write_output_params(meta)
         return meta
 
