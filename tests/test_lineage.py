@@ -120,6 +120,12 @@ def test_a_four_stage_run_sends_start_then_complete_from_every_step(receiver, sm
         )
         assert {k: v["nullCount"] for k, v in metrics["columnMetrics"].items()} == meta["statistics"]["nulls"]
         assert complete["outputs"][1]["name"].startswith("html-classification/quarantine/")
+        if stage != "raw":  # the layer below passed its gates: they come as assertions on the input
+            checks = {
+                a["assertion"]: a["success"]
+                for a in complete["inputs"][0]["inputFacets"]["dataQualityAssertions"]["assertions"]
+            }
+            assert checks and all(checks.values()), checks
         for source in meta["sources"]:  # inputs: the layer below, by its path and SHA1 (raw: the crawl file)
             named = [
                 i

@@ -169,7 +169,10 @@ class Emitter:
             eventTime=_now(),
             run=Run(runId=self.run_id, facets=facets),
             job=Job(namespace=namespace(), name=self.job),
-            inputs=[InputDataset(d["namespace"], d["name"], facets=dataset_facets(d)) for d in inputs],
+            inputs=[
+                InputDataset(d["namespace"], d["name"], facets=dataset_facets(d), inputFacets=input_facets(d))
+                for d in inputs
+            ],
             outputs=[
                 OutputDataset(
                     d["namespace"], d["name"], facets=dataset_facets(d), outputFacets=output_facets(d)
@@ -263,6 +266,30 @@ def dataset_facets(d: dict) -> dict:
             },
         )
     return facets
+
+
+def input_facets(d: dict) -> dict:
+    """The quality gates the input passed when it was committed (its sidecar's quality report), as
+    data-quality assertions: each check, whether it held, its severity, threshold and value."""
+    from openlineage.client.facet_v2 import data_quality_assertions_dataset as quality
+
+    gates = ((d.get("meta") or {}).get("quality") or {}).get("gates") or []
+    assertions = [
+        quality.Assertion(
+            assertion=gate["check"],
+            success=gate["status"] == "passed",
+            severity=gate.get("severity"),
+            expected=next((f"{bound} {gate[bound]}" for bound in ("min", "max") if bound in gate), None),
+            actual=None if gate.get("value") is None else str(gate["value"]),
+        )
+        for gate in gates
+        if gate.get("status") in ("passed", "failed")  # a skipped gate asserted nothing
+    ]
+    return (
+        {"dataQualityAssertions": quality.DataQualityAssertionsDatasetFacet(assertions=assertions)}
+        if assertions
+        else {}
+    )
 
 
 def output_facets(d: dict) -> dict:
