@@ -88,16 +88,9 @@ def warm_up(stages: tuple[pipeline.Stage, ...]) -> threading.Thread | None:
         return None
 
     def load() -> None:
-        # Imports hold the GIL for long stretches; a short switch interval keeps the stage's own I/O
-        # threads (hashing, writing) from waiting behind them.
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(0.0002)
-        try:
-            for hook in hooks:
-                with contextlib.suppress(Exception):
-                    hook()
-        finally:
-            sys.setswitchinterval(interval)
+        for hook in hooks:
+            with contextlib.suppress(Exception):
+                hook()
 
     thread = threading.Thread(target=load, name="medallion-warm-up", daemon=True)
     thread.start()

@@ -23,13 +23,12 @@ import logging
 import os
 import sys
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from medallion import __version__
-from medallion.core import datasets
+from medallion.core import datasets, sidecar
 
 PRODUCER = f"urn:html-classification:medallion:{__version__}"
 DEFAULT_NAMESPACE = "html-classification"
@@ -66,10 +65,6 @@ def workflow_uuid(workflow_run_id: str) -> str:
     return str(uuid.uuid5(RUN_NAMESPACE, workflow_run_id))
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _where(transport) -> str:
     """Where the events go, for a warning (an HTTP URL without any user name or password in it)."""
     url = getattr(transport, "url", None)
@@ -81,17 +76,16 @@ def _where(transport) -> str:
 
 
 class Emitter:
-    """One step's events; ``None`` from ``for_step`` when lineage is not configured."""
+    """One step's events (its label is the job's name); ``None`` from ``for_run`` when lineage is not
+    configured."""
 
-    def __init__(self, client, label: str, job: str, run_id: str, parent: tuple[str, str], date: str):
+    def __init__(self, client, label: str, run_id: str, parent: tuple[str, str], date: str):
         self.client = client
         self.label = label
-        self.job = job
         self.run_id = run_id
         self.parent = parent  # (workflow name, workflow run id)
         self.date = date
         self.broken = False
-        self.started = False
         self.ended = False
 
     @classmethod
@@ -100,7 +94,8 @@ class Emitter:
         if not configured():
             return None
         logger = logging.getLogger("openlineage")  # failures are reported here, in one line, not as logs
-        logger.addHandler(logging.NullHandler())
+        if not logger.handlers:  # once per process: medallion run opens many steps
+            logger.addHandler(logging.NullHandler())
         logger.propagate = False
         from openlineage.client import OpenLineageClient
 
@@ -114,12 +109,11 @@ class Emitter:
             )
             return None
         parent = (run.context.workflow, run.context.run_id)
-        return cls(client, run.label, run.label, run.lineage_run_id, parent, run.partition)
+        return cls(client, run.label, run.lineage_run_id, parent, run.partition)
 
     # -- the three events ---------------------------------------------------------------------------------
 
     def start(self, inputs: list[dict], outputs: list[dict]) -> None:
-        self.started = True
         self._emit("START", inputs, outputs)
 
     def complete(self, inputs: list[dict], outputs: list[dict]) -> None:
@@ -166,9 +160,9 @@ class Emitter:
             )
         return RunEvent(
             eventType=getattr(RunState, state),
-            eventTime=_now(),
+            eventTime=sidecar.now(),
             run=Run(runId=self.run_id, facets=facets),
-            job=Job(namespace=namespace(), name=self.job),
+            job=Job(namespace=namespace(), name=self.label),
             inputs=[
                 InputDataset(d["namespace"], d["name"], facets=dataset_facets(d), inputFacets=input_facets(d))
                 for d in inputs

@@ -258,19 +258,7 @@ def text_blocks(body) -> list[Block]:
             name_kinds(attrib.get("class", ""), attrib.get("id", ""), attrib.get("role", "")) if attrib else 0
         )
         kinds = tag_kinds.get(el.tag, 0) | own
-        parent = el.getparent()
-        known = around.get(parent)
-        if known is not None:  # the common case: a block directly inside a block
-            holders.add(parent)
-            depth = known[1] + 1
-            if kinds:
-                nearest = list(known[0])
-                _mark(nearest, kinds, depth)
-                around[el] = (tuple(nearest), depth, own)
-            else:
-                around[el] = (known[0], depth, own)
-            continue
-        between = []
+        between, parent, known = [], el.getparent(), None
         while parent is not None:  # up to the nearest block, through the inline elements between
             holders.add(parent)
             known = around.get(parent)
@@ -278,8 +266,11 @@ def text_blocks(body) -> list[Block]:
                 break
             between.append(_kinds_of(parent))
             parent = parent.getparent()
-        nearest = list(known[0]) if known else list(unknown)
         depth = (known[1] + 1 if known else 0) + len(between)
+        if known is not None and not between and not kinds:  # the common case: nothing new around it
+            around[el] = (known[0], depth, own)
+            continue
+        nearest = list(known[0]) if known else list(unknown)
         for level, between_kinds in enumerate(reversed(between), start=depth - len(between)):
             _mark(nearest, between_kinds, level)
         _mark(nearest, kinds, depth)
