@@ -10,7 +10,7 @@ The classifiers (a first look at each block, and a second with the first look's 
 parent and page) are scikit-learn's HistGradientBoostingClassifier with a fixed seed, fitted on one
 thread: the same pages and lock give the same model file, byte for byte.
 
-    .venv/bin/python bench/train_extractor.py            # write medallion/transforms/models/block-model.pkl
+    .venv/bin/python bench/train_extractor.py            # write medallion/transforms/models/block-model.bin
     .venv/bin/python bench/train_extractor.py --check    # exit 1 when retraining gives another file
 """
 

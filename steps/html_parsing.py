@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from medallion.core import columns, config, datasets, pipeline
+from medallion.runtime import parallel
 from medallion.runtime.args import step_parser
 from medallion.runtime.parallel import map_parquet, positions
 from medallion.runtime.step import StepRun, guarded
@@ -64,7 +65,7 @@ def detect_language(text: str, hint: str = "") -> str:
 
 
 def warm_up() -> None:
-    """Load the language model and the block model once, before the workers fork."""
+    """Load the language model and the block model once, in the process the workers start from."""
     import py3langid
 
     from medallion.transforms.extract_model import shipped
@@ -75,9 +76,9 @@ def warm_up() -> None:
 
 def block_model() -> dict:
     """The block model's version, the SHA1 of its training data and of its file (for the sidecar)."""
-    from medallion.transforms.extract_model import shipped
+    from medallion.transforms.extract_model import shipped_description
 
-    return shipped().describe()
+    return shipped_description()
 
 
 def read(html: str | bytes, limits: Limits = Limits()):
@@ -170,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
 def parse(args) -> int:
     limits = Limits(args.max_html_chars, args.max_depth, args.time_limit)
     workers = args.workers or config.worker_count()
+    if workers > 1:  # the workers' models load in their own process while this one checks its input
+        parallel.prewarm([STAGE.module])
     params = {
         "max_html_chars": limits.max_html_chars,
         "max_depth": limits.max_depth,
@@ -216,10 +219,18 @@ def parsed(
 
     Workers read the HTML themselves; this process reads only the small columns it passes on.
     """
-    warm_up()  # load the language model once, before the workers fork
+    if workers <= 1:
+        warm_up()
     parse_group = functools.partial(parse_rows, limits=limits)
     results = map_parquet(
-        path, ["url", "html"], parse_group, workers, as_bytes=("html",), groups=groups, per_group=True
+        path,
+        ["url", "html"],
+        parse_group,
+        workers,
+        as_bytes=("html",),
+        groups=groups,
+        per_group=True,
+        warm=True,
     )
     rows = datasets.iter_file(path, "parquet", columns=["url", "host", "timestamp"], groups=groups)
     yield from zip(positions(path, groups), rows, results, strict=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import pickle
+import hashlib
+import json
+import subprocess
 import sys
 
 import numpy as np
@@ -129,14 +131,30 @@ def test_training_is_deterministic_and_the_model_extracts():
 
 
 def test_a_foreign_or_stale_model_file_is_refused_with_what_to_do():
+    data = extract_model.shipped().dumps()
     with pytest.raises(extract_model.ModelError, match="retrain"):
-        extract_model.loads(b"not a pickle")
-    state = pickle.loads(extract_model.shipped().dumps())
-    state["features"] = state["features"][:-1]
+        extract_model.loads(b"not a model")
+    header, trees = data[len(extract_model.MAGIC) :].split(b"\n", 1)
+    stale = json.loads(header)
+    stale["features"] = stale["features"][:-1]
     with pytest.raises(extract_model.ModelError, match="other features"):
-        extract_model.loads(pickle.dumps(state))
+        extract_model.loads(extract_model.MAGIC + json.dumps(stale).encode() + b"\n" + trees)
     with pytest.raises(extract_model.ModelError, match="format"):
-        extract_model.loads(pickle.dumps({"format": 0}))
+        extract_model.loads(extract_model.MAGIC + b'{"format": 0}\n' + trees)
+    with pytest.raises(extract_model.ModelError, match="cannot be read"):
+        extract_model.loads(data[: len(data) // 2])  # truncated: the header is whole, the trees are not
+
+
+def test_the_model_is_described_without_scikit_learn():
+    """The sidecar's record of the model comes from the file's header: the parent process of html-parsing
+    never imports scikit-learn (its workers do)."""
+    code = (
+        "import sys; from medallion.transforms import extract_model as m; d = m.shipped_description(); "
+        "assert 'sklearn' not in sys.modules, 'sklearn imported'; print(d['sha1'])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == hashlib.sha1(extract_model.MODEL_PATH.read_bytes()).hexdigest()
+    assert extract_model.shipped_description() == extract_model.shipped().describe()
 
 
 def test_feature_rows_match_the_named_columns():

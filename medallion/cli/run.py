@@ -4,17 +4,15 @@ container would run it: the command's options, the options each stage gets, and 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import os
 import signal
 import subprocess
 import sys
-import threading
 import uuid
 
 from medallion.core import config, pipeline, taxonomy
-from medallion.runtime import failures
+from medallion.runtime import failures, parallel
 from medallion.runtime.args import add_config_dir, add_step_arguments, parse_date
 from medallion.runtime.failures import UsageError
 
@@ -64,11 +62,10 @@ def run_pipeline(args: argparse.Namespace) -> int:
     os.environ.setdefault("MEDALLION_RUN_ID", f"local-{uuid.uuid4().hex[:12]}")
     stages = pipeline.stages_until(args.until)
     check_options(args, stages)
-    warming = None if args.isolate else warm_up(stages[1:])
+    if not args.isolate:  # isolated, each stage's process starts its own
+        warm_up(stages[1:])
     for stage in stages:
         try:
-            if warming is not None and hasattr(importlib.import_module(stage.module), "warm_up"):
-                warming.join()  # the stage starts with its models loaded and no thread beside it (it forks)
             code = run_stage(stage, stage_argv(stage, args), args.isolate)
         except KeyboardInterrupt as exc:  # outside the stage's own handling (while it is imported, say)
             raise exc if isinstance(exc, failures.Interrupted) else failures.Interrupted(stage.name) from None
@@ -77,24 +74,12 @@ def run_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
-def warm_up(stages: tuple[pipeline.Stage, ...]) -> threading.Thread | None:
-    """Load the models of the later stages (their ``warm_up``) on a thread while the first stages run,
-    on the core those leave idle (loading is mostly decompression and reading, which release the GIL).
-
-    A failure is left for the stage itself to meet and report, as it would without this."""
-    hooks = [getattr(importlib.import_module(stage.module), "warm_up", None) for stage in stages]
-    hooks = [hook for hook in hooks if hook is not None]
-    if not hooks:
-        return None
-
-    def load() -> None:
-        for hook in hooks:
-            with contextlib.suppress(Exception):
-                hook()
-
-    thread = threading.Thread(target=load, name="medallion-warm-up", daemon=True)
-    thread.start()
-    return thread
+def warm_up(stages: tuple[pipeline.Stage, ...]) -> None:
+    """Load the models of the later stages (their ``warm_up``) in the process their workers will start
+    from (``parallel.prewarm``), on the core the first stages leave idle."""
+    modules = [stage.module for stage in stages if hasattr(importlib.import_module(stage.module), "warm_up")]
+    if modules:
+        parallel.prewarm(modules)
 
 
 def run_stage(stage: pipeline.Stage, argv: list[str], isolate: bool) -> int:

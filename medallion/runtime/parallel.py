@@ -3,12 +3,18 @@
 ``multiprocessing.Pool.imap`` reads its whole input ahead, so memory would grow with the batch. Here at
 most a small window of tasks is in flight, results come back in input order, and for Parquet input each
 worker reads its own row groups, so large columns (HTML) never travel through the parent.
+
+Workers are forked from this process, or, after ``prewarm``, from a server process that loaded the
+models of the step before this process needed them, on the core this process leaves idle meanwhile.
 """
 
 from __future__ import annotations
 
 import collections
+import importlib
 import multiprocessing
+import multiprocessing.forkserver
+import os
 import signal
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -20,10 +26,49 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def _pool(workers: int):
+PREWARM_ENV = (
+    "MEDALLION_PREWARM"  # the modules whose warm_up() the server runs (read by medallion.runtime.prewarm)
+)
+_prewarmed = False
+
+
+def prewarm(modules: list[str]) -> None:
+    """Start the process later workers are forked from, and have it run each module's ``warm_up()``.
+
+    It starts at once and loads in the background: this process goes on meanwhile. ``ordered_map``'s
+    workers (``warm=True``) come from it, so each starts with the models loaded and none loads them
+    again. Without ``prewarm``, or on a second call, nothing changes: workers fork from this process.
+    """
+    global _prewarmed
+    if _prewarmed:
+        return  # already running (one server per process): its modules stay
+    previous = os.environ.get(PREWARM_ENV)
+    os.environ[PREWARM_ENV] = ",".join(modules)
+    try:
+        multiprocessing.forkserver.set_forkserver_preload(["medallion.runtime.prewarm"])
+        multiprocessing.forkserver.ensure_running()
+        _prewarmed = True
+    finally:
+        if previous is None:
+            os.environ.pop(PREWARM_ENV)
+        else:
+            os.environ[PREWARM_ENV] = previous
+
+
+def warm_up(modules: list[str]) -> None:
+    """Run each module's ``warm_up()`` here; a failure is left for the work itself to meet and report."""
+    for name in modules:
+        try:
+            importlib.import_module(name).warm_up()
+        except Exception:  # noqa: S112 -- the step meets the same error itself, and says it
+            continue
+
+
+def _pool(workers: int, warm: bool):
     # fork: workers inherit the imported modules and loaded models, so start-up is cheap. Workers ignore
     # Ctrl-C (the terminal sends it to them too): the parent stops them and says so, once.
-    return multiprocessing.get_context("fork").Pool(
+    method = "forkserver" if warm and _prewarmed else "fork"
+    return multiprocessing.get_context(method).Pool(
         workers, initializer=signal.signal, initargs=_IGNORE_SIGINT
     )
 
@@ -31,13 +76,17 @@ def _pool(workers: int):
 _IGNORE_SIGINT = (signal.SIGINT, signal.SIG_IGN)
 
 
-def ordered_map(fn: Callable[[list[T]], list[R]], tasks: Iterable[Any], workers: int) -> Iterator[R]:
-    """Yield ``fn(task)`` for each task, in order; at most ``2 * workers`` tasks in flight."""
+def ordered_map(
+    fn: Callable[[list[T]], list[R]], tasks: Iterable[Any], workers: int, warm: bool = False
+) -> Iterator[R]:
+    """Yield ``fn(task)`` for each task, in order; at most ``2 * workers`` tasks in flight. ``warm``: the
+    workers come from the ``prewarm`` server when there is one (``fn`` needs nothing of this process's
+    state that it is not passed)."""
     if workers <= 1:
         for task in tasks:
             yield fn(task)
         return
-    with _pool(workers) as pool:
+    with _pool(workers, warm) as pool:
         window: collections.deque = collections.deque()
         for task in tasks:
             window.append(pool.apply_async(fn, (task,)))
@@ -70,13 +119,15 @@ def map_parquet(
     as_bytes: tuple[str, ...] = (),
     groups: list[int] | None = None,
     per_group: bool = False,
+    warm: bool = False,
 ) -> Iterator[R]:
     """``fn(row)`` for every row of a local Parquet file (only ``columns`` read), in row order.
 
     Each worker reads whole row groups itself; ``fn`` must be picklable (a module-level function or a
     ``functools.partial`` of one). Columns named in ``as_bytes`` arrive as UTF-8 ``bytes``. ``groups``
     limits the work to those row groups (a shard). With ``per_group``, ``fn`` takes a row group's rows
-    and returns their results, in order (for work that is cheaper done for many rows at once).
+    and returns their results, in order (for work that is cheaper done for many rows at once). ``warm``: as
+    ``ordered_map`` takes it.
     """
     arrow()  # before the workers fork: they inherit it
     import pyarrow.parquet as pq
@@ -85,7 +136,7 @@ def map_parquet(
         with pq.ParquetFile(path) as parquet:
             groups = list(range(parquet.num_row_groups))
     tasks = ((path, i, columns, as_bytes, fn, per_group) for i in groups)
-    for results in ordered_map(_row_group, tasks, workers):
+    for results in ordered_map(_row_group, tasks, workers, warm):
         yield from results
 
 

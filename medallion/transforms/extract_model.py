@@ -2,15 +2,17 @@
 
 A gradient-boosted tree classifier (scikit-learn) over ``extract_features.FEATURES``, trained by
 ``bench/train_extractor.py`` on the two shared benchmark sets and shipped in the package as
-``models/block-model.pkl``. The file is ours and deterministic: the same training data and lock give the
-same bytes. It records the feature names it was fitted on, the threshold, its version and the SHA1 of its
-training data; the html-parsing sidecar records the last two.
+``models/block-model.bin``. The file is ours and deterministic: the same training data and lock give the
+same bytes. A JSON header line says what it is (the feature names it was fitted on, the threshold, its
+version and the SHA1 of its training data; the html-parsing sidecar records the last two), so that the
+model can be described without scikit-learn; the fitted trees follow as a pickle.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +22,9 @@ from threadpoolctl import threadpool_limits
 
 from medallion.transforms.extract_features import CONTEXT, FEATURES, context_features
 
-MODEL_PATH = Path(__file__).parent / "models" / "block-model.pkl"
-FORMAT = 2
+MODEL_PATH = Path(__file__).parent / "models" / "block-model.bin"
+FORMAT = 3
+MAGIC = b"medallion block model\n"
 # When no block reaches the threshold, the blocks nearly as likely as the likeliest one are the content.
 FALLBACK_SHARE = 0.75
 FALLBACK_FLOOR = 0.05
@@ -65,56 +68,86 @@ class BlockModel:
         unsure = (kept[pages] == 0) & (best[pages] >= FALLBACK_FLOOR)  # a page the model is unsure of
         return keep | (unsure & (probability >= FALLBACK_SHARE * best[pages]))
 
-    def dumps(self) -> bytes:
-        state = {
+    def header(self) -> dict:
+        return {
             "format": FORMAT,
-            "first": self.first,
-            "second": self.second,
             "threshold": self.threshold,
             "version": self.version,
             "training_sha1": self.training_sha1,
             "features": list(self.features),
             "details": self.details,
         }
-        return pickle.dumps(state, protocol=5)
+
+    def dumps(self) -> bytes:
+        header = json.dumps(self.header(), sort_keys=True, separators=(",", ":")).encode()
+        trees = pickle.dumps({"first": self.first, "second": self.second}, protocol=5)
+        return MAGIC + header + b"\n" + trees
 
     def describe(self) -> dict:
-        return {"version": self.version, "training_sha1": self.training_sha1, "sha1": _sha1(self.dumps())}
+        return describe(self.dumps())
+
+
+def describe(data: bytes) -> dict:
+    """What the html-parsing sidecar records of a model file: read from its header, without unpickling."""
+    header = _header(data)
+    return {"version": header["version"], "training_sha1": header["training_sha1"], "sha1": _sha1(data)}
 
 
 def _sha1(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
+def _header(data: bytes, source: str = "the model") -> dict:
+    head, newline, _ = data[len(MAGIC) :].partition(b"\n")
+    try:
+        header = json.loads(head) if data.startswith(MAGIC) and newline else None
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ModelError(
+            f"{source} is not a block model of format {FORMAT}; retrain it with bench/train_extractor.py"
+        )
+    if tuple(header["features"]) != FEATURES + CONTEXT:
+        raise ModelError(f"{source} was fitted on other features than this code computes; retrain it")
+    return header
+
+
 def loads(data: bytes, source: str = "the model") -> BlockModel:
+    header = _header(data, source)
     import sklearn.ensemble  # noqa: F401 -- the classes the file holds (and what the image must carry)
 
     try:
-        state = pickle.loads(data)  # noqa: S301 -- our own file, shipped in the package
-    except Exception as exc:  # a truncated or foreign file
+        trees = pickle.loads(data[len(MAGIC) :].partition(b"\n")[2])  # noqa: S301 -- our own shipped file
+    except Exception as exc:  # a truncated file
         raise ModelError(
             f"{source} cannot be read ({exc}); retrain it with bench/train_extractor.py"
         ) from exc
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ModelError(f"{source} is not a block model of format {FORMAT}; retrain it")
-    if tuple(state["features"]) != FEATURES + CONTEXT:
-        raise ModelError(f"{source} was fitted on other features than this code computes; retrain it")
     return BlockModel(
-        state["first"],
-        state["second"],
-        state["threshold"],
-        state["version"],
-        state["training_sha1"],
-        tuple(state["features"]),
-        state["details"],
+        trees["first"],
+        trees["second"],
+        header["threshold"],
+        header["version"],
+        header["training_sha1"],
+        tuple(header["features"]),
+        header["details"],
     )
 
 
-@functools.cache
-def shipped() -> BlockModel:
-    """The packaged model, loaded once per process (workers fork after it is loaded)."""
+def _model_bytes() -> bytes:
     if not MODEL_PATH.is_file():
         raise ModelError(
             f"the block model is missing at {MODEL_PATH}; build it with bench/train_extractor.py"
         )
-    return loads(MODEL_PATH.read_bytes(), str(MODEL_PATH))
+    return MODEL_PATH.read_bytes()
+
+
+@functools.cache
+def shipped() -> BlockModel:
+    """The packaged model, loaded once per process (workers start with it loaded)."""
+    return loads(_model_bytes(), str(MODEL_PATH))
+
+
+@functools.cache
+def shipped_description() -> dict:
+    """``describe`` of the packaged model, without loading it (or scikit-learn)."""
+    return describe(_model_bytes())
