@@ -94,7 +94,17 @@ def iter_file(
 
     with pq.ParquetFile(path) as parquet:
         for index in range(parquet.num_row_groups) if groups is None else groups:
-            yield from parquet.read_row_group(index, columns=columns).to_pylist()
+            yield from rows_of(parquet.read_row_group(index, columns=columns))
+
+
+def rows_of(table) -> list[dict[str, Any]]:
+    """A pyarrow Table as rows, as ``Table.to_pylist`` gives them, converted column by column (about
+    twice as fast)."""
+    names = table.column_names
+    if not names:
+        return [{} for _ in range(table.num_rows)]
+    columns = [column.to_pylist() for column in table.columns]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def row_groups(path: Path) -> int:
@@ -201,7 +211,10 @@ class DatasetWriter:
     def _flush(self) -> None:
         if self._buffer:
             self._behind.wait()  # the row group before is written: one table in memory at a time
-            table = arrow().Table.from_pylist(self._buffer, schema=self.schema)
+            pa = arrow()
+            # Column by column: Table.from_pylist converts the same values several times slower.
+            columns = [pa.array([row.get(f.name) for row in self._buffer], type=f.type) for f in self.schema]
+            table = pa.Table.from_arrays(columns, schema=self.schema)
             self._buffer = []
             self._behind.submit(self._parquet.write_table, table)
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from medallion.core.datasets import arrow
+from medallion.core.datasets import arrow, rows_of
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -107,7 +107,7 @@ def _row_group(task: tuple[Path, int, list[str], tuple[str, ...], Callable, bool
     for name in as_bytes:
         # UTF-8 bytes straight from Arrow: no decode into str and encode back for a parser that wants bytes.
         table = table.set_column(table.schema.get_field_index(name), name, table[name].cast(pa.binary()))
-    rows = table.to_pylist()
+    rows = rows_of(table)
     return fn(rows) if per_group else [fn(row) for row in rows]
 
 
