@@ -173,6 +173,13 @@ def parse(args) -> int:
     workers = args.workers or config.worker_count()
     if workers > 1:  # the workers' models load in their own process while this one checks its input
         parallel.prewarm([STAGE.module])
+    try:
+        return _parse(args, limits, workers)
+    finally:
+        parallel.release()
+
+
+def _parse(args, limits: Limits, workers: int) -> int:
     params = {
         "max_html_chars": limits.max_html_chars,
         "max_depth": limits.max_depth,

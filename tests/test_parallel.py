@@ -50,3 +50,36 @@ def test_without_prewarm_or_for_work_that_asks_for_this_process_workers_fork_fro
         got = probe(*argv)
         assert {row[3] for row in got["rows"]} == {got["main"]}, argv
         assert {row[1] for row in got["rows"]} == {None}, argv  # nothing warmed in this process
+
+
+RELEASE = """
+import os, sys, time
+from medallion.runtime import parallel
+import prewarm_probe
+parallel.prewarm(["prewarm_probe"])
+server = parallel.multiprocessing.forkserver._forkserver._forkserver_pid
+started = time.monotonic()
+parallel.release()
+try:
+    os.kill(server, 0)
+    alive = True
+except ProcessLookupError:
+    alive = False
+rows = list(parallel.ordered_map(prewarm_probe.where, range(3), 2, warm=True))
+print(alive, round(time.monotonic() - started, 1), {row[3] for row in rows} == {os.getpid()})
+"""
+
+
+def test_release_stops_the_server_at_once_and_work_forks_from_this_process_again():
+    """Even while it is still loading (a 30 s load here): an up-to-date stage does not wait for it."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+        "PREWARM_PROBE_SECONDS": "30",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", RELEASE], capture_output=True, text=True, env=env, timeout=120
+    )
+    alive, seconds, forked_here = out.stdout.split()
+    assert alive == "False" and forked_here == "True", out.stderr
+    assert float(seconds) < 2.0

@@ -11,6 +11,7 @@ models of the step before this process needed them, on the core this process lea
 from __future__ import annotations
 
 import collections
+import contextlib
 import importlib
 import multiprocessing
 import multiprocessing.forkserver
@@ -53,6 +54,22 @@ def prewarm(modules: list[str]) -> None:
             os.environ.pop(PREWARM_ENV)
         else:
             os.environ[PREWARM_ENV] = previous
+
+
+def release() -> None:
+    """Stop the ``prewarm`` server and wait for it: its memory is freed for the stages after, and its
+    resource usage (and its workers') counts as this process's. A later ``prewarm`` starts a new one."""
+    global _prewarmed
+    if not _prewarmed:
+        return
+    _prewarmed = False
+    server = multiprocessing.forkserver._forkserver  # the stdlib's one server (private, stable since 3.4)
+    if server._forkserver_pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(
+                server._forkserver_pid, signal.SIGTERM
+            )  # it may still be loading: no need to wait for that
+    server._stop()  # closes its pipe, waits for it and removes its socket
 
 
 def warm_up(modules: list[str]) -> None:
