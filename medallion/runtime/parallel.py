@@ -17,6 +17,7 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import signal
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +32,7 @@ PREWARM_ENV = (
     "MEDALLION_PREWARM"  # the modules whose warm_up() the server runs (read by medallion.runtime.prewarm)
 )
 _prewarmed = False
+_warm_pools: weakref.WeakSet = weakref.WeakSet()  # pools whose workers came from the server
 
 
 def prewarm(modules: list[str]) -> None:
@@ -63,6 +65,8 @@ def release() -> None:
     if not _prewarmed:
         return
     _prewarmed = False
+    for pool in list(_warm_pools):  # their workers first: with the server gone, a pool cannot tell they live
+        pool.terminate()
     server = multiprocessing.forkserver._forkserver  # the stdlib's one server (private, stable since 3.4)
     if server._forkserver_pid is not None:
         with contextlib.suppress(ProcessLookupError):
@@ -85,9 +89,12 @@ def _pool(workers: int, warm: bool):
     # fork: workers inherit the imported modules and loaded models, so start-up is cheap. Workers ignore
     # Ctrl-C (the terminal sends it to them too): the parent stops them and says so, once.
     method = "forkserver" if warm and _prewarmed else "fork"
-    return multiprocessing.get_context(method).Pool(
+    pool = multiprocessing.get_context(method).Pool(
         workers, initializer=signal.signal, initargs=_IGNORE_SIGINT
     )
+    if method == "forkserver":
+        _warm_pools.add(pool)
+    return pool
 
 
 _IGNORE_SIGINT = (signal.SIGINT, signal.SIG_IGN)
