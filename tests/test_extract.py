@@ -164,3 +164,26 @@ def test_feature_rows_match_the_named_columns():
     rows, context = page.features()
     assert rows.shape == (len(page.blocks), len(FEATURES)) and np.isfinite(rows).all()
     assert context.shape == (len(page.blocks), 3)
+
+
+def test_the_model_predicts_on_one_thread_without_looking_for_thread_pools_each_call(monkeypatch):
+    """The native thread pools are found once per process; every prediction runs them at one thread."""
+    from threadpoolctl import ThreadpoolController
+
+    page = "<html><body><article><p>" + "Words of a sentence here. " * 30 + "</p></article></body></html>"
+    extract(page)  # the model and its native libraries are loaded
+    pools = extract_model._thread_pools()
+    assert any(lib.user_api == "openmp" for lib in pools.lib_controllers)  # scikit-learn's trees use it
+    seen = []
+    predict = type(extract_model.shipped().first).predict_proba
+
+    def spying(self, rows):
+        seen.append({lib["user_api"]: lib["num_threads"] for lib in ThreadpoolController().info()})
+        return predict(self, rows)
+
+    monkeypatch.setattr(type(extract_model.shipped().first), "predict_proba", spying)
+    lookups = []
+    monkeypatch.setattr(extract_model, "ThreadpoolController", lambda: lookups.append(1))
+    assert extract(page).content == extract(page).content
+    assert lookups == []  # the cached controller: no second scan of the loaded libraries
+    assert seen and all(threads == {"openmp": 1, "blas": 1} for threads in seen)

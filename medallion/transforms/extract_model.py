@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from medallion.transforms.extract_features import CONTEXT, FEATURES, context_features
 
@@ -50,7 +50,7 @@ class BlockModel:
     def probability(self, rows: np.ndarray, context: np.ndarray, page: np.ndarray) -> np.ndarray:
         """Each block's probability of being main content; ``context`` and ``page`` as
         ``extract_features.context_features`` takes them."""
-        with threadpool_limits(1):  # many small calls: OpenMP's thread start-up costs more than it saves
+        with _thread_pools().limit(limits=1):  # many small calls: OpenMP's start-up costs more than it saves
             first = self.first.predict_proba(rows)[:, 1]
             return self.second.predict_proba(np.hstack([rows, context_features(first, context, page)]))[:, 1]
 
@@ -85,6 +85,13 @@ class BlockModel:
 
     def describe(self) -> dict:
         return describe(self.dumps())
+
+
+@functools.cache
+def _thread_pools() -> ThreadpoolController:
+    """The process's native thread pools, found once: looking them up scans every loaded library, which
+    cost as much as judging a page's blocks (the model's classes are loaded by the time it is called)."""
+    return ThreadpoolController()
 
 
 def describe(data: bytes) -> dict:
