@@ -11,7 +11,8 @@ the corpora's F1); it is shown only when all four broad corpora are selected.
 
 The open extractors, as invoked here:
 
-- trafilatura: ``trafilatura.extract(raw)`` with its defaults.
+- trafilatura: ``trafilatura.extract(raw)`` with its defaults (readers' comments included), and as
+  ``trafilatura-article``, ``extract(raw, include_comments=False)``.
 - readability-lxml: ``Document(raw).summary()``, then the text of that HTML with a line break at each
   block element (p, div, li, td, h1...). lxml's ``text_content()`` glues blocks together ("end</p><p>Next"
   becomes one token) and scores about 0.003 lower; the block-aware text is the fair reading.
@@ -32,13 +33,20 @@ each corpus's ``corpora.fingerprint``), so a rerun recomputes only ours; ``--no-
 ``bench/train_extractor.py`` on every corpus but the one it is scored on; ``--folds K`` scores every page
 with a model fitted on the other K-1 folds of pages (all corpora in training, never the page itself).
 
-    .venv/bin/python bench/extraction.py [--extractors ours,trafilatura,readability,resiliparse]
-        [--corpus news --corpus dragnet ...] [--worst N] [--loco] [--folds K] [--cache DIR | --no-cache]
+The corpora disagree about readers' comments: Dragnet's truth (and some of CleanEval's) holds them, the
+others' do not. ``--comments exclude`` runs ours as html-parsing's ``--comments exclude`` does (the article
+alone) and scores every row's Dragnet pages against their article alone (the truth cut at its comments
+marker, as the broad set's README describes); the default scores each truth whole.
+
+    .venv/bin/python bench/extraction.py [--extractors ours,trafilatura,trafilatura-article,readability,
+        resiliparse] [--corpus news --corpus dragnet ...] [--comments include|exclude] [--worst N] [--loco]
+        [--folds K] [--cache DIR | --no-cache]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -66,6 +74,8 @@ BROAD = ("cleaneval", "dragnet", "l3s-gn1", "readability")
 SPEED_PAGES = 200
 WORKERS = 2
 TOKEN = re.compile(r"\w+")
+# Dragnet's truth: the article, this line (its punctuation varies a little), then the readers' comments.
+COMMENTS_MARKER = re.compile(r"^!+@.*COMMENTS\s*$", re.MULTILINE)
 
 
 def shingles(text: str, n: int = 4) -> Counter:
@@ -97,20 +107,32 @@ def score(pairs: Iterable[tuple[str, str]]) -> tuple[float, float, float]:
     return combine(page_scores(got, want) for got, want in pairs)
 
 
+def article_alone(page: corpora.Page) -> corpora.Page:
+    """The page with its truth cut at Dragnet's comments marker, as the broad set's README describes for
+    looking at the article alone (a truth without the marker is returned as it is)."""
+    match = COMMENTS_MARKER.search(page.truth)
+    return dataclasses.replace(page, truth=page.truth[: match.start()].rstrip()) if match else page
+
+
 # The extractors: page bytes (and URL) in, main-content text out; heavy imports stay inside.
 
 
-def ours(raw: bytes, url: str = "", model: object | None = None) -> str:
-    return ours_or_reason(raw, url, model)[0]
+def ours(raw: bytes, url: str = "", model: object | None = None, comments: bool = True) -> str:
+    return ours_or_reason(raw, url, model, comments)[0]
 
 
-def ours_or_reason(raw: bytes, url: str, model: object | None = None) -> tuple[str, str | None]:
-    """(content, None), or ("", the ExtractionError's reason) for a page our extractor rejects."""
+def ours_or_reason(
+    raw: bytes, url: str, model: object | None = None, comments: bool = True
+) -> tuple[str, str | None]:
+    """(content, None), or ("", the ExtractionError's reason) for a page our extractor rejects.
+    ``comments=False``: html-parsing's ``--comments exclude``."""
     from medallion.transforms.extract import ExtractionError, extract
 
+    options = {"model": model} if model is not None else {}  # the packaged model unless one is given
+    if not comments:
+        options["comments"] = False
     try:
-        # ``model=`` only when there is one, so this runs on an extract() that does not take it yet.
-        return extract(raw, url, **({"model": model} if model is not None else {})).content, None
+        return extract(raw, url, **options).content, None
     except ExtractionError as error:
         return "", error.reason
 
@@ -119,6 +141,12 @@ def trafilatura_text(raw: bytes, url: str = "") -> str:
     import trafilatura
 
     return trafilatura.extract(raw) or ""
+
+
+def trafilatura_article(raw: bytes, url: str = "") -> str:
+    import trafilatura
+
+    return trafilatura.extract(raw, include_comments=False) or ""
 
 
 # The elements readability-lxml's summary breaks lines at (as a browser would).
@@ -183,6 +211,7 @@ EXTRACTORS = {
     for e in (
         Extractor("ours", "medallion", None, ours),
         Extractor("trafilatura", "trafilatura", "trafilatura", trafilatura_text),
+        Extractor("trafilatura-article", "trafilatura, no comments", "trafilatura", trafilatura_article),
         Extractor("readability", "readability-lxml", "readability-lxml", readability_text),
         Extractor("resiliparse", "resiliparse", "resiliparse", resiliparse_text),
     )
@@ -256,7 +285,9 @@ def guarded_call(run: Callable[[bytes, str], str], page: corpora.Page) -> str:
         return ""
 
 
-def run_ours(pages: Sequence[corpora.Page], timed: Sequence[corpora.Page], model: object = None) -> Run:
+def run_ours(
+    pages: Sequence[corpora.Page], timed: Sequence[corpora.Page], model: object = None, comments: bool = True
+) -> Run:
     """Ours in this process over every page, each call timed (quality and speed in one pass)."""
     load = load_note()
     texts, errors, seconds = {}, {}, {}
@@ -264,7 +295,7 @@ def run_ours(pages: Sequence[corpora.Page], timed: Sequence[corpora.Page], model
         ours(pages[0].raw, pages[0].url, model)  # warm-up: imports, the model's loading
         for page in pages:
             started = time.perf_counter()
-            text, reason = ours_or_reason(page.raw, page.url, model)
+            text, reason = ours_or_reason(page.raw, page.url, model, comments)
             seconds[page.corpus, page.key] = time.perf_counter() - started
             texts[page.corpus, page.key] = text
             if reason:
@@ -412,7 +443,7 @@ def _fit_without(group: str):
 
 
 def run_loco(
-    all_pages: Sequence[corpora.Page], held_out: Sequence[str], folds: int = 0
+    all_pages: Sequence[corpora.Page], held_out: Sequence[str], folds: int = 0, comments: bool = True
 ) -> dict[tuple[str, str], str]:
     """Ours on each corpus in ``held_out`` with a block model fitted on every other corpus's pages; with
     ``folds``, instead ours on every page with a model fitted on the other folds of pages (every corpus
@@ -437,7 +468,7 @@ def run_loco(
             out = _held_out(all_pages, group, folds)
             for page, scored in zip(all_pages, out, strict=True):
                 if scored and page.corpus in held_out:
-                    texts[page.corpus, page.key] = ours(page.raw, page.url, model=model)
+                    texts[page.corpus, page.key] = ours(page.raw, page.url, model, comments)
     return texts
 
 
@@ -509,6 +540,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=corpora.CORPORA,
         help="score only this corpus (repeatable; default: all five)",
     )
+    parser.add_argument(
+        "--comments",
+        choices=("include", "exclude"),
+        default="include",
+        help="ours as html-parsing --comments runs it; exclude also scores Dragnet against its article alone",
+    )
     parser.add_argument("--worst", type=int, default=0, metavar="N", help="list our N worst pages")
     parser.add_argument(
         "--loco", action="store_true", help="also score ours with a block model fitted without each corpus"
@@ -544,27 +581,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     all_pages = corpora.load()
     pages = [p for p in all_pages if p.corpus in args.corpus]
+    comments = args.comments == "include"
+    scored = pages if comments else [article_alone(p) for p in pages]  # what every row is scored against
     timed = speed_subset(pages)
     competitors = [n for n in args.extractors if n != "ours"]
     runs = run_competitors(competitors, pages, timed, args.cache, args.no_cache) if competitors else []
     if "ours" in args.extractors:
-        runs.insert(0, run_ours(pages, timed))  # after the pool has finished: nothing else on the cores
+        runs.insert(0, run_ours(pages, timed, comments=comments))  # after the pool: nothing else on the cores
     cols = columns(args.corpus)
-    f1s = {run.extractor.name: {c: column_f1(run.texts, pages, c) for c in cols} for run in runs}
+    f1s = {run.extractor.name: {c: column_f1(run.texts, scored, c) for c in cols} for run in runs}
     rows = [(run.extractor.title, f1s[run.extractor.name], run.pages_per_s) for run in runs]
     loco_f1 = None
     if args.loco:
-        held_out = run_loco(all_pages, args.corpus)
-        loco_f1 = {c: column_f1(held_out, pages, c) for c in cols}
+        held_out = run_loco(all_pages, args.corpus, comments=comments)
+        loco_f1 = {c: column_f1(held_out, scored, c) for c in cols}
         rows.insert(1 if "ours" in args.extractors else 0, ("medallion, corpus held out", loco_f1, None))
     if args.folds:
-        unseen = run_loco(all_pages, args.corpus, args.folds)
-        fold_f1 = {c: column_f1(unseen, pages, c) for c in cols}
+        unseen = run_loco(all_pages, args.corpus, args.folds, comments)
+        fold_f1 = {c: column_f1(unseen, scored, c) for c in cols}
         rows.insert(1 if "ours" in args.extractors else 0, (f"medallion, {args.folds}-fold", fold_f1, None))
 
     counts = Counter(p.corpus for p in pages)
     print(f"{len(pages)} pages: " + ", ".join(f"{c} {counts[c]}" for c in args.corpus) + "; F1 per column")
     print(format_table(cols, rows))
+    if not comments:
+        print(
+            "ours with comments excluded (html-parsing --comments exclude); dragnet scored against its "
+            "article alone (truth cut at its comments marker), every other corpus against its truth as is"
+        )
     print(
         f"pages/s: one process, the same {len(timed)} pages (1 in {math.ceil(len(pages) / len(timed))}) for each"
     )
@@ -587,10 +631,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(margins(cols, loco_f1, open_rows)))
     if args.worst and "ours" in f1s:
         texts = runs[0].texts
-        scored = [(page_scores(texts[p.corpus, p.key], p.truth), p) for p in pages]
-        scored.sort(key=lambda item: (combine([item[0]])[0], sum(item[0])))
+        worst = [(page_scores(texts[p.corpus, p.key], p.truth), p) for p in scored]
+        worst.sort(key=lambda item: (combine([item[0]])[0], sum(item[0])))
         print(f"our {args.worst} worst pages:")
-        for (precision, recall), page in scored[: args.worst]:
+        for (precision, recall), page in worst[: args.worst]:
             print(
                 f"  {page.corpus:<12} P {precision:.2f} R {recall:.2f}  {page.key}  {page.url[:70]}".rstrip()
             )

@@ -44,6 +44,7 @@ class Limits:
     max_html_chars: int = MAX_HTML_CHARS
     max_depth: int = MAX_DEPTH
     time_limit: float = TIME_LIMIT_SECONDS
+    comments: bool = True  # readers' comment threads kept in the content (--comments include)
 
 
 class ParseTimeout(Exception):
@@ -116,7 +117,7 @@ def parse_page(url: str, html: str | bytes, limits: Limits = Limits()) -> dict |
     from medallion.transforms.extract import judge
 
     page = read(html, limits)
-    return page if isinstance(page, tuple) else fields(judge([page])[0])
+    return page if isinstance(page, tuple) else fields(judge([page], comments=limits.comments)[0])
 
 
 def read_with_deadline(html: str | bytes, limits: Limits):
@@ -146,7 +147,7 @@ def parse_rows(records: list[dict], limits: Limits) -> list[dict | tuple[str, st
     from medallion.transforms.extract import judge
 
     pages = [read_with_deadline(record["html"], limits) for record in records]
-    judged = iter(judge([page for page in pages if not isinstance(page, tuple)]))
+    judged = iter(judge([page for page in pages if not isinstance(page, tuple)], comments=limits.comments))
     results = []
     for record, page in zip(records, pages, strict=True):
         result = page if isinstance(page, tuple) else fields(next(judged))
@@ -169,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def parse(args) -> int:
-    limits = Limits(args.max_html_chars, args.max_depth, args.time_limit)
+    limits = Limits(args.max_html_chars, args.max_depth, args.time_limit, args.comments != "exclude")
     workers = args.workers or config.worker_count()
     if workers > 1:  # the workers' models load in their own process while this one checks its input
         parallel.prewarm([STAGE.module])
@@ -184,12 +185,14 @@ def _parse(args, limits: Limits, workers: int) -> int:
         "max_html_chars": limits.max_html_chars,
         "max_depth": limits.max_depth,
         "time_limit": limits.time_limit,
+        "comments": "include" if limits.comments else "exclude",
     }
     process = [
         {
             "name": "lxml-main-content",
             "description": "Main-content extraction (medallion.transforms.extract) with lxml: text blocks "
-            "judged by the packaged block model (gradient-boosted trees, bench/train_extractor.py).",
+            "judged by the packaged block model (gradient-boosted trees, bench/train_extractor.py); with "
+            "comments exclude, nothing inside an element whose class, id or role names comments.",
             "params": params,
             "model": block_model(),
         },
@@ -247,7 +250,8 @@ def replay(meta: dict, store, scratch) -> tuple[list[str], dict[str, str]]:
     """The arguments that repeat the run ``meta`` records (``medallion reproduce``)."""
     params = meta["parameters"]
     limits = ["--max-html-chars", str(params["max_html_chars"]), "--max-depth", str(params["max_depth"])]
-    return [*limits, "--time-limit", str(params["time_limit"])], {}
+    comments = ["--comments", params.get("comments", "include")]  # recorded since the option exists
+    return [*limits, "--time-limit", str(params["time_limit"]), *comments], {}
 
 
 if __name__ == "__main__":

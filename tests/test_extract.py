@@ -189,3 +189,38 @@ def test_the_model_predicts_on_one_thread_without_looking_for_thread_pools_each_
     assert seen and all(
         {api for api, _ in pools} >= {"openmp"} and all(n == 1 for _, n in pools) for pools in seen
     )  # every library on its own: a second BLAS at two threads would fail
+
+
+COMMENTS = [
+    "I have lived next to that bridge for thirty years and I never thought I would see it repaired at all.",
+    "Seven votes to four is not much of a majority for a plan that costs this much money, in my opinion.",
+]
+THREAD = (
+    "<div id='comments' class='comments-area'><h3 class='comments-title'>2 Comments</h3>"
+    "<ol class='comment-list'>"
+    + "".join(
+        f"<li class='comment'><div class='comment-author'><b>Reader {i}</b> says:</div><p>{text}</p></li>"
+        for i, text in enumerate(COMMENTS)
+    )
+    + "</ol></div>"
+)
+
+
+class KeepAll:
+    """A block model that keeps every block: what the rules over the model decide, alone."""
+
+    def keep(self, rows, context, page):
+        return np.ones(len(rows), dtype=bool)
+
+
+def test_comments_excluded_leaves_the_comment_thread_out_and_the_article_in():
+    html = article(extra=THREAD)
+    kept = judge([read_page(html)], KeepAll())[0].content
+    assert all(comment in kept for comment in COMMENTS)  # the rule, not the model, removes them below
+    alone = judge([read_page(html)], KeepAll(), comments=False)[0].content
+    assert not any(comment in alone for comment in COMMENTS) and "Reader 0" not in alone
+    assert all(sentence in alone for sentence in SENTENCES)
+    page = extract(html, comments=False)  # the packaged model under the rule
+    assert all(sentence in page.content for sentence in SENTENCES)
+    assert not any(comment in page.content for comment in COMMENTS)
+    assert set(page.content.split("\n")) <= set(extract(html).content.split("\n"))

@@ -9,7 +9,7 @@ from conftest import run_cli
 
 from medallion.core import datasets, pipeline
 from medallion.core.store import open_store
-from steps.html_parsing import Limits, detect_language, parse_page, parse_with_deadline
+from steps.html_parsing import Limits, detect_language, parse_page, parse_with_deadline, replay
 
 DAY = "2026-11-23"
 ARTICLE = (
@@ -33,6 +33,21 @@ def test_parse_page_extracts_fields():
     assert row["description"] == "Central bank moves."
     assert row["language"] == "en" and row["encoding"] == "utf-8"
     assert parse_page("https://ledger.example/a", ARTICLE.encode()) == row  # bytes from Parquet: same result
+
+
+COMMENT = "I disagree with the bank entirely: rates should have been cut months ago, not raised again."
+DISCUSSED = ARTICLE.replace(
+    "</article>",
+    "</article><section id='comments'><ol class='comment-list'>"
+    + f"<li class='comment'><p>{COMMENT}</p></li>" * 3
+    + "</ol></section>",
+)
+
+
+def test_comments_exclude_keeps_the_article_alone():
+    alone = parse_page("https://ledger.example/a", DISCUSSED, Limits(comments=False))
+    assert COMMENT not in alone["content"] and alone["content"].count("central bank raised") == 8
+    assert set(alone["content"].split("\n")) <= set(parse_page("u", DISCUSSED)["content"].split("\n"))
 
 
 def test_rejections_come_back_with_reasons():
@@ -110,10 +125,16 @@ def test_bad_pages_are_quarantined_and_the_batch_survives(tmp_path):
         DAY,
         "--max-html-chars",
         "1000",
+        "--comments",
+        "exclude",
         "--warn-only",
         "--force",
     )
     assert small.returncode == 0, small.stderr.decode()
     meta = datasets.read_meta(open_store(store), pipeline.dataset_key(parse_stage, DAY))
     assert meta["statistics"]["quarantined"]["by_reason"]["html-too-large"] >= 2
-    assert meta["parameters"]["max_html_chars"] == 1000
+    assert meta["parameters"]["max_html_chars"] == 1000 and meta["parameters"]["comments"] == "exclude"
+    argv, _ = replay(meta, None, None)  # medallion reproduce repeats the run with the same options
+    assert (
+        argv[argv.index("--comments") + 1] == "exclude" and argv[argv.index("--max-html-chars") + 1] == "1000"
+    )

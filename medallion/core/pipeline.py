@@ -153,6 +153,15 @@ STAGES: tuple[Stage, ...] = (
         sizing=Sizing(cpu_request="2", cpu_limit="2", memory_request="1Gi", memory_limit="3Gi"),  # both cores
         description="Title, main content, description and language extracted from each page's HTML with lxml.",
         shardable=True,
+        params=(
+            Param(
+                "comments",
+                "readers' comment threads in the content: include (as the page shows them) or exclude "
+                "(the article alone)",
+                default="include",
+                enum=("include", "exclude"),
+            ),
+        ),
     ),
     Stage(
         name="text-normalization",

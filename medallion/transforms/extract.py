@@ -14,6 +14,8 @@ The algorithm, top to bottom, with the module that does each step:
 5. The block model (``extract_model``, gradient-boosted trees trained on human-marked pages) says which
    blocks are main content; they are emitted in document order. Two rules stand over it: links inside a
    navigation element are never content, and kept text that is nearly all links is a menu, not an article.
+   With ``comments=False``, a third: nothing inside an element whose class, id or role names comments
+   (``extract_blocks``' comment-name kind) is content, so readers' comment threads are left out.
 
 Every traversal is iterative, so pathological nesting cannot exhaust the Python stack; libxml2 itself
 stops at 256 levels and the page is then rejected as ``too-deep``.
@@ -34,6 +36,7 @@ from medallion.transforms.extract_parsing import LIBXML_MAX_DEPTH, ExtractionErr
 
 LINK_LIST = 0.9  # kept text that is this much link text is a list of links, not content
 NAV = KINDS.index("nav")
+COMMENT = KINDS.index("comment-name")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,17 +99,22 @@ def extract(
     encoding: str | None = None,
     max_depth: int = LIBXML_MAX_DEPTH,
     model: BlockModel | None = None,
+    comments: bool = True,
 ) -> Extraction:
     """Title, main content, description, language hint and declared charset of one page.
 
-    ``model`` defaults to the packaged block model (``extract_model.shipped``).
+    ``model`` defaults to the packaged block model (``extract_model.shipped``). ``comments=False`` leaves
+    readers' comments out of the content (see ``judge``).
     """
-    return judge([read_page(html, encoding=encoding, max_depth=max_depth)], model)[0]
+    return judge([read_page(html, encoding=encoding, max_depth=max_depth)], model, comments)[0]
 
 
-def judge(pages: list[Page], model: BlockModel | None = None) -> list[Extraction]:
+def judge(pages: list[Page], model: BlockModel | None = None, comments: bool = True) -> list[Extraction]:
     """The extractions of pages already read, with one call of the model for all their blocks (a call
-    costs far more than a block: judging a row group of pages at once is what makes the model cheap)."""
+    costs far more than a block: judging a row group of pages at once is what makes the model cheap).
+
+    The model keeps readers' comments where they read as part of the page (as some of the corpora it
+    learned from count them); ``comments=False`` drops every block inside a comment-named element."""
     model = model or shipped()
     described = [page.features() for page in pages if page.blocks]
     keep = iter(())
@@ -120,7 +128,11 @@ def judge(pages: list[Page], model: BlockModel | None = None) -> list[Extraction
     extractions = []
     for page in pages:
         kept = next(keep) if page.blocks else ()
-        chosen = [block for block, k in zip(page.blocks, kept, strict=True) if k and not _menu_entry(block)]
+        chosen = [
+            block
+            for block, k in zip(page.blocks, kept, strict=True)
+            if k and not _menu_entry(block) and (comments or block.nearest[COMMENT] < 0)
+        ]
         if sum(b.link_chars for b in chosen) > LINK_LIST * sum(len(b.text) for b in chosen):
             chosen = []  # only links (a menu, a list of other pages): no main content
         content = "\n".join(block.text for block in chosen)
