@@ -497,8 +497,9 @@ def format_table(
 ) -> str:
     """One line per (row name, {column: F1}, pages/s), F1 to 3 places; a missing value prints as ``-``."""
     widths = [max(len(c), 5) + 2 for c in cols]
+    label = max([28, *(len(name) + 2 for name, _, _ in rows)])
     lines = [
-        f"{'extractor':<28}"
+        f"{'extractor':<{label}}"
         + "".join(f"{c:>{w}}" for c, w in zip(cols, widths, strict=True))
         + f"{'pages/s':>9}"
     ]
@@ -507,7 +508,7 @@ def format_table(
             f"{f1s[c]:>{w}.3f}" if f1s.get(c) is not None else f"{'-':>{w}}"
             for c, w in zip(cols, widths, strict=True)
         )
-        lines.append(f"{name:<28}{cells}" + (f"{speed:>9.1f}" if speed is not None else f"{'-':>9}"))
+        lines.append(f"{name:<{label}}{cells}" + (f"{speed:>9.1f}" if speed is not None else f"{'-':>9}"))
     return "\n".join(lines)
 
 
@@ -516,13 +517,14 @@ def margins(
 ) -> list[str]:
     """Per column: the best open extractor and ours minus it."""
     lines = []
+    width = max([24, *(len(name) for name in open_rows)])
     for column in cols:
         scored = [(f1s[column], name) for name, f1s in open_rows.items() if f1s.get(column) is not None]
         if not scored or ours_f1.get(column) is None:
             continue
         best, name = max(scored)
         lines.append(
-            f"  {column:<12} best open: {name:<24} {best:.3f}   ours {ours_f1[column]:.3f}   {ours_f1[column] - best:+.3f}"
+            f"  {column:<12} best open: {name:<{width}} {best:.3f}   ours {ours_f1[column]:.3f}   {ours_f1[column] - best:+.3f}"
         )
     return lines
 

@@ -121,6 +121,16 @@ def test_cache_round_trip_and_a_changed_corpus_misses(tmp_path):
     assert extraction.read_cached(tmp_path / "absent.json", "ab" * 20) is None
 
 
+def test_article_alone_cuts_dragnet_truth_at_its_comments_marker():
+    page = corpora.Page(
+        "k", "dragnet", "", b"", "The article.\nSecond line.\n!@#$%^&*()  COMMENTS\nA comment."
+    )
+    assert extraction.article_alone(page).truth == "The article.\nSecond line."
+    assert extraction.article_alone(page).raw == page.raw
+    plain = corpora.Page("k", "news", "", b"", "No comments here.\nCOMMENTS are mentioned in prose.")
+    assert extraction.article_alone(plain) is plain
+
+
 def test_speed_subset_is_at_most_200_evenly_spread_pages():
     pages = list(range(1030))
     subset = extraction.speed_subset(pages)
