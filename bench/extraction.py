@@ -67,6 +67,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corpora  # noqa: E402
 
+from medallion.core import pipeline  # noqa: E402
+
 REPO = corpora.REPO
 DEFAULT_DATASET = corpora.DEV
 CACHE = REPO / "bench" / ".cache"
@@ -128,11 +130,8 @@ def ours_or_reason(
     ``comments=False``: html-parsing's ``--comments exclude``."""
     from medallion.transforms.extract import ExtractionError, extract
 
-    options = {"model": model} if model is not None else {}  # the packaged model unless one is given
-    if not comments:
-        options["comments"] = False
-    try:
-        return extract(raw, url, **options).content, None
+    try:  # model=None: the packaged model
+        return extract(raw, url, model=model, comments=comments).content, None
     except ExtractionError as error:
         return "", error.reason
 
@@ -542,12 +541,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=corpora.CORPORA,
         help="score only this corpus (repeatable; default: all five)",
     )
-    parser.add_argument(
-        "--comments",
-        choices=("include", "exclude"),
-        default="include",
-        help="ours as html-parsing --comments runs it; exclude also scores Dragnet against its article alone",
-    )
+    # html-parsing's own --comments (choices and default from the pipeline table); exclude also scores
+    # Dragnet against its article alone
+    pipeline.add_stage_params(parser, [pipeline.stage("html-parsing")], ("comments",))
     parser.add_argument("--worst", type=int, default=0, metavar="N", help="list our N worst pages")
     parser.add_argument(
         "--loco", action="store_true", help="also score ours with a block model fitted without each corpus"
