@@ -251,8 +251,8 @@ def speed_subset(pages: Sequence[corpora.Page], limit: int = SPEED_PAGES) -> lis
 def one_core():
     """This process on one CPU, native thread pools (OpenMP, BLAS) at one thread: a one-core figure.
 
-    Without it a library that threads (scikit-learn's predict, in ours) borrows the second core, or
-    oversubscribes a busy machine and runs several times slower than on one thread.
+    Without it a library that threads borrows the second core, or oversubscribes a busy machine and runs
+    several times slower than on one thread.
     """
     from threadpoolctl import threadpool_limits
 
@@ -462,7 +462,7 @@ def run_loco(
     with multiprocessing.get_context("fork").Pool(2) as pool:
         models = dict(zip(groups, pool.map(_fit_without, groups, chunksize=1), strict=True))
     texts: dict[tuple[str, str], str] = {}
-    with one_core():  # the model's predict on one thread is several times faster here
+    with one_core():  # as the table's figures are measured
         for group, model in models.items():
             out = _held_out(all_pages, group, folds)
             for page, scored in zip(all_pages, out, strict=True):

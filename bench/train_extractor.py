@@ -33,7 +33,7 @@ import corpora  # noqa: E402
 
 from medallion.transforms.extract import read_page  # noqa: E402
 from medallion.transforms.extract_features import context_features  # noqa: E402
-from medallion.transforms.extract_model import MODEL_PATH, BlockModel, loads  # noqa: E402
+from medallion.transforms.extract_model import MODEL_PATH, BlockModel, Forest, loads  # noqa: E402
 from medallion.transforms.extract_parsing import ExtractionError  # noqa: E402
 
 VERSION = "1"
@@ -96,6 +96,54 @@ def _classifier(params: dict, features, labels, weights):
         return estimator.fit(features, labels, sample_weight=weights)
 
 
+def forest(estimator, features: np.ndarray) -> Forest:
+    """A fitted binary HistGradientBoostingClassifier as the packaged model's arrays (numerical splits
+    only: the features are numbers). A leaf becomes its own child, so every row walks a tree's full depth.
+
+    Each threshold becomes the midpoint of the two values of its feature in ``features`` (the training
+    rows) on either side of it: the same split of every training row, and a file that does not depend on
+    the last bits of scikit-learn's binning arithmetic, which differ from one CPU to another (numpy's
+    vectorized sums)."""
+    trees = [predictors[0].nodes for predictors in estimator._predictors]  # one tree per iteration
+    if any(nodes["is_categorical"].any() for nodes in trees):
+        raise ValueError("categorical splits are not supported by the packaged model")
+    starts = np.cumsum([0] + [len(nodes) for nodes in trees])
+    children, feature = [], []
+    for nodes, start in zip(trees, starts, strict=False):
+        own = np.arange(len(nodes)) + start
+        leaf = nodes["is_leaf"].astype(bool)
+        right = np.where(leaf, own, nodes["right"].astype(np.int64) + start)
+        left = np.where(leaf, own, nodes["left"].astype(np.int64) + start)
+        children.append(np.column_stack([right, left]).ravel())
+        feature.append(np.where(leaf, 0, nodes["feature_idx"]))
+    feature = np.concatenate(feature).astype(np.intp)
+    split = ~np.concatenate([nodes["is_leaf"] for nodes in trees]).astype(bool)
+    return Forest(
+        baseline=float(estimator._baseline_prediction.ravel()[0]),
+        feature=feature,
+        threshold=_snapped(np.concatenate([n["num_threshold"] for n in trees]), feature, split, features),
+        missing_left=np.concatenate([nodes["missing_go_to_left"] for nodes in trees]).astype(np.intp),
+        children=np.concatenate(children).astype(np.intp),
+        value=np.concatenate([nodes["value"] for nodes in trees]).astype(np.float64),
+        roots=starts[:-1].astype(np.intp),
+        depths=np.array([int(nodes["depth"].max()) for nodes in trees], dtype=np.intp),
+    )
+
+
+def _snapped(thresholds: np.ndarray, feature: np.ndarray, split: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Each split's threshold as the midpoint between the training values of its feature around it."""
+    snapped = thresholds.astype(np.float64)
+    for column in np.unique(feature[split]):
+        values = np.unique(rows[:, column])
+        values = values[~np.isnan(values)]
+        at = np.flatnonzero(split & (feature == column))
+        below = np.searchsorted(values, snapped[at], side="right") - 1
+        inside = (below >= 0) & (below + 1 < len(values))  # a value on each side (always, for a real split)
+        low, high = values[below[inside]], values[below[inside] + 1]
+        snapped[at[inside]] = (low + high) * 0.5
+    return snapped
+
+
 def fit_examples(data, corpus_of: list[str], training_sha1: str, params: dict | None = None) -> BlockModel:
     """The model fitted on per-page examples; ``corpus_of`` names each page's corpus.
 
@@ -121,6 +169,7 @@ def fit_examples(data, corpus_of: list[str], training_sha1: str, params: dict | 
     second_features = np.hstack([features, context_features(first_look, context, page)])
     second = _classifier(params, second_features, labels, weights)
     details = {"params": params, "pages": len(kept), "blocks": int(len(labels)), "folds": FOLDS}
+    first, second = forest(first, features), forest(second, second_features)
     return BlockModel(first, second, THRESHOLD, VERSION, training_sha1, details=details)
 
 

@@ -143,20 +143,57 @@ def test_a_foreign_or_stale_model_file_is_refused_with_what_to_do():
         extract_model.loads(extract_model.MAGIC + b'{"format": 0}\n' + trees)
     with pytest.raises(extract_model.ModelError, match="cannot be read"):
         extract_model.loads(data[: len(data) // 2])  # truncated: the header is whole, the trees are not
+    damaged = json.loads(header)
+    damaged["forests"]["first"]["arrays"]["children"][1] -= 8  # children that are not the nodes'
+    with pytest.raises(extract_model.ModelError, match="cannot be read"):
+        extract_model.loads(extract_model.MAGIC + json.dumps(damaged).encode() + b"\n" + trees)
 
 
-def test_the_model_is_described_without_scikit_learn():
-    """The sidecar's record of the model comes from the file's header: the parent process of html-parsing
-    never imports scikit-learn (its workers do)."""
+def test_the_model_judges_without_scikit_learn():
+    """Loading the packaged model and extracting never import scikit-learn (nor its seconds of start-up);
+    the sidecar's record of the model comes from the file's header."""
     code = (
         "import sys; from medallion.transforms import extract_model as m; d = m.shipped_description(); "
-        "assert 'sklearn' not in sys.modules, 'sklearn imported'; print(d['sha1'])"
+        "from medallion.transforms.extract import extract; "
+        "page = '<html><body><article><p>' + 'Words of a sentence here. ' * 30 + '</p></article></body></html>'; "
+        "assert extract(page).content; "
+        "assert 'sklearn' not in sys.modules and 'scipy' not in sys.modules, 'scikit-learn imported'; "
+        "print(d['sha1'])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == hashlib.sha1(extract_model.MODEL_PATH.read_bytes()).hexdigest()
     described, model = extract_model.shipped_description(), extract_model.shipped()
     assert (described["version"], described["training_sha1"]) == (model.version, model.training_sha1)
-    # (not model.describe(): pickling a model that has already predicted need not give the file's bytes)
+    assert model.dumps() == extract_model.MODEL_PATH.read_bytes()  # loaded and written back: the same bytes
+
+
+def test_the_packaged_trees_give_scikit_learns_own_probabilities():
+    """The numpy walk of the trees against scikit-learn's predict on the same fitted classifiers, to the
+    last bit, on the training rows and with missing values among them (which the features never have,
+    but a walk must place)."""
+    pages = synthetic_pages()
+    data = train_extractor.examples(pages, workers=1)
+    features = np.vstack([d[0] for d in data if len(d[2])])
+    labels = np.concatenate([d[2] for d in data if len(d[2])])
+    weights = np.concatenate([d[3] for d in data if len(d[2])])
+    fitted = train_extractor._classifier(
+        {**train_extractor.PARAMS, "max_iter": 20}, features, labels, weights
+    )
+    forest = train_extractor.forest(fitted, features)
+    assert np.array_equal(forest.probability(features), fitted.predict_proba(features)[:, 1])
+    rows = features.copy()
+    rows[np.random.default_rng(0).random(rows.shape) < 0.1] = np.nan
+    assert np.array_equal(forest.probability(rows), fitted.predict_proba(rows)[:, 1])
+
+
+def test_the_trees_split_between_training_values_whatever_the_last_bits_of_a_threshold():
+    """Thresholds a bit apart (as scikit-learn's binning gives on another CPU) that split the training
+    rows alike give the same file."""
+    values = np.array([[0.0], [1.0], [1.0], [2.0]])
+    feature, split = np.array([0, 0, 0]), np.array([True, True, False])
+    one = train_extractor._snapped(np.array([1.0, 0.3, 7.0]), feature, split, values)
+    other = train_extractor._snapped(np.array([np.nextafter(1.0, 2.0), 0.9, 7.0]), feature, split, values)
+    assert one.tolist() == other.tolist() == [1.5, 0.5, 7.0]  # a leaf's threshold is left alone
 
 
 def test_feature_rows_match_the_named_columns():
@@ -164,31 +201,6 @@ def test_feature_rows_match_the_named_columns():
     rows, context = page.features()
     assert rows.shape == (len(page.blocks), len(FEATURES)) and np.isfinite(rows).all()
     assert context.shape == (len(page.blocks), 3)
-
-
-def test_the_model_predicts_on_one_thread_without_looking_for_thread_pools_each_call(monkeypatch):
-    """The native thread pools are found once per process; every prediction runs them at one thread."""
-    from threadpoolctl import ThreadpoolController
-
-    page = "<html><body><article><p>" + "Words of a sentence here. " * 30 + "</p></article></body></html>"
-    extract(page)  # the model and its native libraries are loaded
-    pools = extract_model._thread_pools()
-    assert any(lib.user_api == "openmp" for lib in pools.lib_controllers)  # scikit-learn's trees use it
-    seen = []
-    predict = type(extract_model.shipped().first).predict_proba
-
-    def spying(self, rows):
-        seen.append([(lib["user_api"], lib["num_threads"]) for lib in ThreadpoolController().info()])
-        return predict(self, rows)
-
-    monkeypatch.setattr(type(extract_model.shipped().first), "predict_proba", spying)
-    lookups = []
-    monkeypatch.setattr(extract_model, "ThreadpoolController", lambda: lookups.append(1))
-    assert extract(page).content == extract(page).content
-    assert lookups == []  # the cached controller: no second scan of the loaded libraries
-    assert seen and all(
-        {api for api, _ in pools} >= {"openmp"} and all(n == 1 for _, n in pools) for pools in seen
-    )  # every library on its own: a second BLAS at two threads would fail
 
 
 COMMENTS = [

@@ -37,7 +37,7 @@ IMAGES: dict[str, tuple[str, ...]] = {
     ),
     "raw": (),
     "url-normalization": (),
-    "html-parsing": ("lxml", "py3langid", "scikit-learn", "webencodings", "charset-normalizer"),
+    "html-parsing": ("lxml", "py3langid", "numpy", "webencodings", "charset-normalizer"),
     "text-normalization": ("simplemma", "lemminflect", "emoji"),
     "annotated": ("openai",),
     "train": ("scikit-learn", "mlflow-skinny", "joblib", "cleanlab", "datasketch"),

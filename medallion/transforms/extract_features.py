@@ -9,11 +9,13 @@
 - Its neighbours: the same few signals of the two blocks before and after it.
 
 ``FEATURES`` names the columns; the model file records them, so a model and this code never disagree.
+Sizes are counts as they are, never their logarithms: trees split a count alike whatever monotonic
+scale it is on, and numpy's vectorized logarithm differs in the last bit from one CPU to another, which
+would move a page's blocks across a split that lies on that value.
 """
 
 from __future__ import annotations
 
-import math
 import re
 
 import numpy as np
@@ -46,8 +48,8 @@ TAG_GROUPS = {
 TAG_GROUP_NAMES = ("p", "h1", "h2-h6", "li", "cell", "div", "quote", "definition", "other")
 OWN_KINDS = ((BOILER, "boiler"), (HINT, "article"), (COMMENT, "comment"), (META, "meta"), (TITLE, "title"))
 BASE = (
-    "log-chars",
-    "log-words",
+    "chars",
+    "words",
     "link-density",
     "sentence-end",
     "punctuation-per-word",
@@ -62,29 +64,29 @@ BASE = (
     *(f"levels-to-{kind}" for kind in KINDS),
     *(f"own-{name}" for _, name in OWN_KINDS),
     *(f"tag-{name}" for name in TAG_GROUP_NAMES),
-    "parent-log-chars",
+    "parent-chars",
     "parent-link-density",
-    "parent-log-blocks",
+    "parent-blocks",
     "parent-share",
-    "grandparent-log-chars",
+    "grandparent-chars",
     "grandparent-link-density",
-    "grandparent-log-blocks",
+    "grandparent-blocks",
     "grandparent-share",
     "in-heuristic-article",
     "ancestor-score-ratio",
     "heuristic-kept",
-    "page-log-chars",
+    "page-chars",
     "page-link-density",
-    "page-log-blocks",
-    "page-log-html",
-    "page-log-scripts",
-    "page-log-semantic",
+    "page-blocks",
+    "page-html-chars",
+    "page-scripts",
+    "page-semantic",
     "page-open-graph",
     "page-json-ld",
     "repeated",
     "title-overlap",
 )
-NEIGHBOUR_SIGNALS = ("log-chars", "link-density", "sentence-end", "in-heuristic-article", "heuristic-kept")
+NEIGHBOUR_SIGNALS = ("chars", "link-density", "sentence-end", "in-heuristic-article", "heuristic-kept")
 NEIGHBOUR_OFFSETS = (-2, -1, 1, 2)
 FEATURES = (
     *BASE,
@@ -146,9 +148,9 @@ def page_era(root, html_chars: int, open_graph: bool) -> tuple[float, ...]:
         json_ld += (el.get("type") or "").lower() == "application/ld+json"
     semantic = sum(1 for _ in root.iter(*SEMANTIC_TAGS))
     return (
-        math.log1p(html_chars),
-        math.log1p(scripts),
-        math.log1p(semantic),
+        float(html_chars),
+        float(scripts),
+        float(semantic),
         1.0 if open_graph else 0.0,
         1.0 if json_ld else 0.0,
     )
@@ -233,8 +235,8 @@ def block_features(
     nearest = np.array([block.nearest for block in blocks], dtype=np.float64)
     levels = np.where(nearest >= 0, depth - nearest, FAR)  # how far up the nearest element of each kind is
     columns = [
-        np.log1p(chars),
-        np.log1p(words),
+        chars,
+        words,
         links / chars,
         c[:, 3],
         c[:, 4] / per_word,
@@ -252,15 +254,13 @@ def block_features(
     ]
     for held, held_links, held_blocks in ((c[:, 12], c[:, 13], c[:, 14]), (c[:, 15], c[:, 16], c[:, 17])):
         columns += [
-            np.log1p(held),
+            held,
             held_links / np.maximum(held, 1.0),
-            np.log1p(held_blocks),
+            held_blocks,
             held / page_chars,
         ]
     columns += [c[:, 18], c[:, 19], c[:, 20]]
-    columns += [
-        np.full(n, value) for value in (math.log1p(page_chars), page_links / page_chars, math.log1p(n), *era)
-    ]
+    columns += [np.full(n, value) for value in (page_chars, page_links / page_chars, float(n), *era)]
     columns += [c[:, 21], c[:, 22]]
     rows = np.column_stack(columns)
     signals = rows[:, _NEIGHBOUR_COLUMNS]
