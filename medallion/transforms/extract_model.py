@@ -6,8 +6,8 @@ Gradient-boosted trees over ``extract_features.FEATURES``, fitted with scikit-le
 same bytes. A JSON header line says what it is (the feature names it was fitted on, the threshold, its
 version and the SHA1 of its training data; the html-parsing sidecar records the last two) and where each
 array of the trees lies in the bytes that follow. The trees are walked with numpy (``Forest``): judging
-pages needs neither scikit-learn nor its start-up (about two seconds of importing), and gives the very
-probabilities scikit-learn's own predict gives.
+pages needs neither scikit-learn nor its start-up (about two seconds of importing). The walk is
+scikit-learn's predict done in numpy: the same comparisons and the same floats added in the same order.
 """
 
 from __future__ import annotations
