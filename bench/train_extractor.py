@@ -108,16 +108,17 @@ def forest(estimator, features: np.ndarray) -> Forest:
     if any(nodes["is_categorical"].any() for nodes in trees):
         raise ValueError("categorical splits are not supported by the packaged model")
     starts = np.cumsum([0] + [len(nodes) for nodes in trees])
-    children, feature = [], []
-    for nodes, start in zip(trees, starts, strict=False):
+    children, feature, leaves = [], [], []
+    for nodes, start in zip(trees, starts[:-1], strict=True):
         own = np.arange(len(nodes)) + start
         leaf = nodes["is_leaf"].astype(bool)
         right = np.where(leaf, own, nodes["right"].astype(np.int64) + start)
         left = np.where(leaf, own, nodes["left"].astype(np.int64) + start)
         children.append(np.column_stack([right, left]).ravel())
         feature.append(np.where(leaf, 0, nodes["feature_idx"]))
+        leaves.append(leaf)
     feature = np.concatenate(feature).astype(np.intp)
-    split = ~np.concatenate([nodes["is_leaf"] for nodes in trees]).astype(bool)
+    split = ~np.concatenate(leaves)
     return Forest(
         baseline=float(estimator._baseline_prediction.ravel()[0]),
         feature=feature,

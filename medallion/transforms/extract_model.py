@@ -129,7 +129,8 @@ class BlockModel:
         unsure = (kept[pages] == 0) & (best[pages] >= FALLBACK_FLOOR)  # a page the model is unsure of
         return keep | (unsure & (probability >= FALLBACK_SHARE * best[pages]))
 
-    def header(self, layout: dict | None = None) -> dict:
+    def header(self, layout: dict) -> dict:
+        """The file's header line; ``layout``: where each forest's arrays lie after it (``dumps``)."""
         return {
             "format": FORMAT,
             "threshold": self.threshold,
@@ -137,7 +138,7 @@ class BlockModel:
             "training_sha1": self.training_sha1,
             "features": list(self.features),
             "details": self.details,
-            "forests": layout or {},
+            "forests": layout,
         }
 
     def dumps(self) -> bytes:
@@ -158,7 +159,7 @@ class BlockModel:
 
 def describe(data: bytes) -> dict:
     """What the html-parsing sidecar records of a model file: read from its header, without reading the trees."""
-    header = _header(data)
+    header, _ = _header(data)
     return {"version": header["version"], "training_sha1": header["training_sha1"], "sha1": _sha1(data)}
 
 
@@ -166,8 +167,9 @@ def _sha1(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
-def _header(data: bytes, source: str = "the model") -> dict:
-    head, newline, _ = data[len(MAGIC) :].partition(b"\n")
+def _header(data: bytes, source: str = "the model") -> tuple[dict, bytes]:
+    """The file's header, checked, and the bytes of the trees after it."""
+    head, newline, body = data[len(MAGIC) :].partition(b"\n")
     try:
         header = json.loads(head) if data.startswith(MAGIC) and newline else None
     except ValueError:
@@ -178,12 +180,11 @@ def _header(data: bytes, source: str = "the model") -> dict:
         )
     if tuple(header["features"]) != FEATURES + CONTEXT:
         raise ModelError(f"{source} was fitted on other features than this code computes; retrain it")
-    return header
+    return header, body
 
 
 def loads(data: bytes, source: str = "the model") -> BlockModel:
-    header = _header(data, source)
-    body = memoryview(data)[len(MAGIC) + data[len(MAGIC) :].index(b"\n") + 1 :]
+    header, body = _header(data, source)
     forests = {}
     try:
         for name in ("first", "second"):
