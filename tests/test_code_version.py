@@ -27,6 +27,35 @@ def test_the_digest_covers_the_stage_programs_import_closure():
     assert len(set(versions.values())) == len(versions)  # each stage's program is its own
 
 
+def test_imports_are_found_in_every_kind_of_nested_statement(tmp_path):
+    source = tmp_path / "module.py"
+    source.write_text(
+        "import a\n"
+        "def f():\n"
+        "    if x:\n"
+        "        import b\n"
+        "    else:\n"
+        "        from . import c\n"
+        "class K:\n"
+        "    def g(self):\n"
+        "        with y:\n"
+        "            for _ in z:\n"
+        "                from .. import d\n"
+        "try:\n"
+        "    import e\n"
+        "except ImportError:\n"
+        "    import f\n"
+        "finally:\n"
+        "    import g\n"
+        "match v:\n"
+        "    case 1:\n"
+        "        import h\n"
+        "x = [__import__('not_a_statement')]\n"
+    )
+    names = sidecar._imports(source, "pkg.sub")
+    assert set(names) == {"a", "b", "pkg.sub", "pkg.sub.c", "pkg", "pkg.d", "e", "f", "g", "h"}
+
+
 def run(repo: Path, store: Path, crawl: Path) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "medallion.cli", "run", "--store", f"file://{store}", "--date", DAY]
