@@ -36,7 +36,7 @@ from medallion.transforms.extract_features import context_features  # noqa: E402
 from medallion.transforms.extract_model import MODEL_PATH, BlockModel, Forest, loads  # noqa: E402
 from medallion.transforms.extract_parsing import ExtractionError  # noqa: E402
 
-VERSION = "1"
+VERSION = "2"
 TOKEN = re.compile(r"\w+")
 PARAMS = {
     "learning_rate": 0.3,
@@ -46,6 +46,10 @@ PARAMS = {
     "l2_regularization": 1.0,
 }
 THRESHOLD = 0.5
+# Blocks inside comment-named markup (readers' comments): content only where the model is this sure. Over
+# 5 folds, 0.5 -> 0.9 moves F1 on news 0.956 -> 0.960 and on Dragnet (whose truth holds the comments)
+# 0.915 -> 0.893; 1.0 (no comment ever) gives 0.965 and 0.847. README, "Main-content extraction".
+COMMENT_THRESHOLD = 0.9
 FOLDS = 4  # pages split this many ways for the out-of-fold first look
 # Beyond the equal share: the news pages mark the article alone (no headline, no comments), as the product
 # wants its documents; where the corpora disagree about a kind of block, they have the last word.
@@ -171,7 +175,7 @@ def fit_examples(data, corpus_of: list[str], training_sha1: str, params: dict | 
     second = _classifier(params, second_features, labels, weights)
     details = {"params": params, "pages": len(kept), "blocks": int(len(labels)), "folds": FOLDS}
     first, second = forest(first, features), forest(second, second_features)
-    return BlockModel(first, second, THRESHOLD, VERSION, training_sha1, details=details)
+    return BlockModel(first, second, THRESHOLD, COMMENT_THRESHOLD, VERSION, training_sha1, details=details)
 
 
 def fit(pages: list[corpora.Page], params: dict | None = None) -> BlockModel:

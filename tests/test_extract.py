@@ -221,7 +221,7 @@ THREAD = (
 class KeepAll:
     """A block model that keeps every block: what the rules over the model decide, alone."""
 
-    def keep(self, rows, context, page):
+    def keep(self, rows, context, page, commented):
         return np.ones(len(rows), dtype=bool)
 
 
@@ -236,3 +236,43 @@ def test_comments_excluded_leaves_the_comment_thread_out_and_the_article_in():
     assert all(sentence in page.content for sentence in SENTENCES)
     assert not any(comment in page.content for comment in COMMENTS)
     assert set(page.content.split("\n")) <= set(extract(html).content.split("\n"))
+
+
+def sure_of_every_block(probability: float) -> extract_model.BlockModel:
+    """A block model that gives every block ``probability`` (trees of one leaf), with the shipped thresholds."""
+    logit = float(np.log(probability / (1 - probability)))
+    leaf = {"feature": [0], "threshold": [0.0], "missing_left": [0], "children": [0, 0], "value": [0.0]}
+    arrays = {name: np.asarray(values) for name, values in {**leaf, "roots": [0], "depths": [0]}.items()}
+    forest = extract_model.Forest(logit, **arrays)
+    shipped = extract_model.shipped()
+    return extract_model.BlockModel(
+        forest, forest, shipped.threshold, shipped.comment_threshold, "test", "0" * 40
+    )
+
+
+def test_a_comment_is_content_only_where_the_model_is_sure_of_it():
+    """Between the two thresholds, the article is kept and the readers' comments are not; above both,
+    both are (unless comments are excluded)."""
+    shipped = extract_model.shipped()
+    assert shipped.threshold < shipped.comment_threshold == train_extractor.COMMENT_THRESHOLD
+    html = article(extra=THREAD)
+    between = (shipped.threshold + shipped.comment_threshold) / 2
+    content = judge([read_page(html)], sure_of_every_block(between))[0].content
+    assert all(sentence in content for sentence in SENTENCES)
+    assert not any(comment in content for comment in COMMENTS) and "Reader 0" not in content
+    sure = sure_of_every_block((shipped.comment_threshold + 1) / 2)
+    assert all(comment in judge([read_page(html)], sure)[0].content for comment in COMMENTS)
+    assert not any(
+        comment in judge([read_page(html)], sure, comments=False)[0].content for comment in COMMENTS
+    )
+    loaded = extract_model.loads(sure.dumps())  # the thresholds travel in the file's header
+    assert (loaded.threshold, loaded.comment_threshold) == (shipped.threshold, shipped.comment_threshold)
+
+
+def test_a_page_of_comments_alone_falls_back_to_its_likeliest_blocks():
+    """Where nothing reaches its threshold, the fallback still gives the page its likeliest blocks."""
+    shipped = extract_model.shipped()
+    between = (shipped.threshold + shipped.comment_threshold) / 2
+    html = f"<html><head><title>Thread</title></head><body>{THREAD}</body></html>"
+    content = judge([read_page(html)], sure_of_every_block(between))[0].content
+    assert all(comment in content for comment in COMMENTS)

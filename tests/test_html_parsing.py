@@ -9,6 +9,7 @@ from conftest import run_cli
 
 from medallion.core import datasets, pipeline
 from medallion.core.store import open_store
+from medallion.transforms import extract_model
 from steps.html_parsing import Limits, detect_language, parse_page, parse_with_deadline, replay
 
 DAY = "2026-11-23"
@@ -115,6 +116,9 @@ def test_bad_pages_are_quarantined_and_the_batch_survives(tmp_path):
     )
     assert {r["url"] for r in rejects} >= {"https://a.example/deep", "https://a.example/nav-only"}
     assert all(r["record"]["html"] for r in rejects)
+    model = next(p["model"] for p in meta["process"] if p["name"] == "lxml-main-content")
+    assert model == extract_model.shipped_description()  # the file, its training data and its thresholds
+    assert 0 < model["threshold"] < model["comment_threshold"] <= 1
 
     small = run_cli(
         "-m",

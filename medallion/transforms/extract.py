@@ -12,7 +12,8 @@ The algorithm, top to bottom, with the module that does each step:
 4. Describe every block by its text, its place in the page, the elements around it, its neighbours and the
    Readability-style container scores (``extract_features``, ``extract_article``).
 5. The block model (``extract_model``, gradient-boosted trees trained on human-marked pages) says which
-   blocks are main content; they are emitted in document order. Two rules stand over it: links inside a
+   blocks are main content (a block inside comment-named markup needs a higher probability than the rest);
+   they are emitted in document order. Two rules stand over it: links inside a
    navigation element are never content, and kept text that is nearly all links is a menu, not an article.
    With ``comments=False``, a third: nothing inside an element whose class, id or role names comments
    (``extract_blocks``' comment-name kind) is content, so readers' comment threads are left out.
@@ -113,8 +114,8 @@ def judge(pages: list[Page], model: BlockModel | None = None, comments: bool = T
     """The extractions of pages already read, with one call of the model for all their blocks (a call
     costs far more than a block: judging a row group of pages at once is what makes the model cheap).
 
-    The model keeps readers' comments where they read as part of the page (as some of the corpora it
-    learned from count them); ``comments=False`` drops every block inside a comment-named element."""
+    The model keeps readers' comments where they plainly read as part of the page (as some of the corpora
+    it learned from count them); ``comments=False`` drops every block inside a comment-named element."""
     model = model or shipped()
     described = [page.features() for page in pages if page.blocks]
     keep = iter(())
@@ -122,9 +123,9 @@ def judge(pages: list[Page], model: BlockModel | None = None, comments: bool = T
         rows = np.vstack([r for r, _ in described])
         context = np.vstack([c for _, c in described])
         number = np.repeat(np.arange(len(described)), [len(r) for r, _ in described])
-        keep = iter(
-            np.split(model.keep(rows, context, number), np.cumsum([len(r) for r, _ in described])[:-1])
-        )
+        commented = np.array([b.nearest[COMMENT] >= 0 for page in pages for b in page.blocks], dtype=bool)
+        kept = model.keep(rows, context, number, commented)
+        keep = iter(np.split(kept, np.cumsum([len(r) for r, _ in described])[:-1]))
     extractions = []
     for page in pages:
         kept = next(keep) if page.blocks else ()

@@ -3,7 +3,7 @@
 Gradient-boosted trees over ``extract_features.FEATURES``, fitted with scikit-learn by
 ``bench/train_extractor.py`` on the two shared benchmark sets and shipped in the package as
 ``models/block-model.bin``. The file is ours and deterministic: the same training data and lock give the
-same bytes. A JSON header line says what it is (the feature names it was fitted on, the threshold, its
+same bytes. A JSON header line says what it is (the feature names it was fitted on, the thresholds, its
 version and the SHA1 of its training data; the html-parsing sidecar records the last two) and where each
 array of the trees lies in the bytes that follow. The trees are walked with numpy (``Forest``): judging
 pages needs neither scikit-learn nor its start-up (about two seconds of importing). The walk is
@@ -23,7 +23,7 @@ import numpy as np
 from medallion.transforms.extract_features import CONTEXT, FEATURES, context_features
 
 MODEL_PATH = Path(__file__).parent / "models" / "block-model.bin"
-FORMAT = 4
+FORMAT = 5
 MAGIC = b"medallion block model\n"
 # When no block reaches the threshold, the blocks nearly as likely as the likeliest one are the content.
 FALLBACK_SHARE = 0.75
@@ -99,11 +99,17 @@ class Forest:
 @dataclass(slots=True)
 class BlockModel:
     """Two looks at every block: ``first`` judges it by its features (``FEATURES``), ``second`` again
-    with what the first thought of its neighbours, its parent's blocks and its page (``CONTEXT``)."""
+    with what the first thought of its neighbours, its parent's blocks and its page (``CONTEXT``).
+
+    A block is content when its probability reaches ``threshold``; a block inside comment-named markup
+    (readers' comments) only when it reaches ``comment_threshold``. The corpora the model learned from
+    disagree about comments (Dragnet's truth holds them, the news pages' does not), so the model is seldom
+    sure of them; the product's documents are the article, and a comment must read as plainly part of it."""
 
     first: Forest
     second: Forest
     threshold: float
+    comment_threshold: float
     version: str
     training_sha1: str
     features: tuple[str, ...] = FEATURES + CONTEXT
@@ -115,12 +121,15 @@ class BlockModel:
         first = self.first.probability(rows)
         return self.second.probability(np.hstack([rows, context_features(first, context, page)]))
 
-    def keep(self, rows: np.ndarray, context: np.ndarray, page: np.ndarray) -> np.ndarray:
-        """A boolean per block: is it main content? The fallback works page by page."""
+    def keep(
+        self, rows: np.ndarray, context: np.ndarray, page: np.ndarray, commented: np.ndarray
+    ) -> np.ndarray:
+        """A boolean per block: is it main content? ``commented``: a boolean per block, is it inside
+        comment-named markup. The fallback works page by page."""
         if not len(rows):
             return np.zeros(0, dtype=bool)
         probability = self.probability(rows, context, page)
-        keep = probability >= self.threshold
+        keep = probability >= np.where(commented, self.comment_threshold, self.threshold)
         _, pages = np.unique(page, return_inverse=True)
         pages = pages.ravel()
         kept = np.bincount(pages, weights=keep)
@@ -134,6 +143,7 @@ class BlockModel:
         return {
             "format": FORMAT,
             "threshold": self.threshold,
+            "comment_threshold": self.comment_threshold,
             "version": self.version,
             "training_sha1": self.training_sha1,
             "features": list(self.features),
@@ -160,7 +170,13 @@ class BlockModel:
 def describe(data: bytes) -> dict:
     """What the html-parsing sidecar records of a model file: read from its header, without reading the trees."""
     header, _ = _header(data)
-    return {"version": header["version"], "training_sha1": header["training_sha1"], "sha1": _sha1(data)}
+    return {
+        "version": header["version"],
+        "training_sha1": header["training_sha1"],
+        "sha1": _sha1(data),
+        "threshold": header["threshold"],
+        "comment_threshold": header["comment_threshold"],
+    }
 
 
 def _sha1(data: bytes) -> str:
@@ -207,6 +223,7 @@ def loads(data: bytes, source: str = "the model") -> BlockModel:
         forests["first"],
         forests["second"],
         header["threshold"],
+        header["comment_threshold"],
         header["version"],
         header["training_sha1"],
         tuple(header["features"]),
