@@ -123,7 +123,7 @@ def judge(pages: list[Page], model: BlockModel | None = None, comments: bool = T
         rows = np.vstack([r for r, _ in described])
         context = np.vstack([c for _, c in described])
         number = np.repeat(np.arange(len(described)), [len(r) for r, _ in described])
-        commented = np.array([b.nearest[COMMENT] >= 0 for page in pages for b in page.blocks], dtype=bool)
+        commented = np.array([_commented(block) for page in pages for block in page.blocks], dtype=bool)
         kept = model.keep(rows, context, number, commented)
         keep = iter(np.split(kept, np.cumsum([len(r) for r, _ in described])[:-1]))
     extractions = []
@@ -132,7 +132,7 @@ def judge(pages: list[Page], model: BlockModel | None = None, comments: bool = T
         chosen = [
             block
             for block, k in zip(page.blocks, kept, strict=True)
-            if k and not _menu_entry(block) and (comments or block.nearest[COMMENT] < 0)
+            if k and not _menu_entry(block) and (comments or not _commented(block))
         ]
         if sum(b.link_chars for b in chosen) > LINK_LIST * sum(len(b.text) for b in chosen):
             chosen = []  # only links (a menu, a list of other pages): no main content
@@ -152,3 +152,8 @@ def judge(pages: list[Page], model: BlockModel | None = None, comments: bool = T
 def _menu_entry(block: Block) -> bool:
     """Links inside a navigation element: never main content, however the page around it looks."""
     return block.nearest[NAV] >= 0 and block.link_chars >= LINK_LIST * len(block.text)
+
+
+def _commented(block: Block) -> bool:
+    """Inside comment-named markup: the model wants more of such a block, and ``comments=False`` none."""
+    return block.nearest[COMMENT] >= 0

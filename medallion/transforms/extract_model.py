@@ -4,7 +4,7 @@ Gradient-boosted trees over ``extract_features.FEATURES``, fitted with scikit-le
 ``bench/train_extractor.py`` on the two shared benchmark sets and shipped in the package as
 ``models/block-model.bin``. The file is ours and deterministic: the same training data and lock give the
 same bytes. A JSON header line says what it is (the feature names it was fitted on, the thresholds, its
-version and the SHA1 of its training data; the html-parsing sidecar records the last two) and where each
+version and the SHA1 of its training data; the html-parsing sidecar records all but the features) and where each
 array of the trees lies in the bytes that follow. The trees are walked with numpy (``Forest``): judging
 pages needs neither scikit-learn nor its start-up (about two seconds of importing). The walk is
 scikit-learn's predict done in numpy: the same comparisons and the same floats added in the same order.
@@ -25,7 +25,7 @@ from medallion.transforms.extract_features import CONTEXT, FEATURES, context_fea
 MODEL_PATH = Path(__file__).parent / "models" / "block-model.bin"
 FORMAT = 5
 MAGIC = b"medallion block model\n"
-# When no block reaches the threshold, the blocks nearly as likely as the likeliest one are the content.
+# When no block reaches its threshold, the blocks nearly as likely as the likeliest one are the content.
 FALLBACK_SHARE = 0.75
 FALLBACK_FLOOR = 0.05
 # A forest's arrays as the file holds them: little-endian, in this order.
