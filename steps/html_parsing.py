@@ -192,8 +192,9 @@ def _parse(args, limits: Limits, workers: int) -> int:
             "name": "lxml-main-content",
             "description": "Main-content extraction (medallion.transforms.extract) with lxml: text blocks "
             "judged by the packaged block model (gradient-boosted trees, bench/train_extractor.py): content "
-            "from its threshold, inside comment-named markup from its comment_threshold; with comments "
-            "exclude, nothing inside an element whose class, id or role names comments.",
+            "from its threshold, inside comment-named markup from its comment_threshold; never inside a "
+            "navigation, footer or complementary landmark (nav, menu, footer, aside or their ARIA roles); "
+            "with comments exclude, nothing inside an element whose class, id or role names comments.",
             "params": params,
             "model": block_model(),
         },

@@ -219,10 +219,10 @@ THREAD = (
 
 
 class KeepAll:
-    """A block model that keeps every block: what the rules over the model decide, alone."""
+    """A block model that keeps every block the rules allow: what the rules over the model decide, alone."""
 
-    def keep(self, rows, context, page, commented):
-        return np.ones(len(rows), dtype=bool)
+    def keep(self, rows, context, page, commented, barred):
+        return ~barred
 
 
 def test_comments_excluded_leaves_the_comment_thread_out_and_the_article_in():
@@ -276,3 +276,37 @@ def test_a_page_of_comments_alone_falls_back_to_its_likeliest_blocks():
     html = f"<html><head><title>Thread</title></head><body>{THREAD}</body></html>"
     content = judge([read_page(html)], sure_of_every_block(between))[0].content
     assert all(comment in content for comment in COMMENTS)
+
+
+TEASERS = [
+    "Apple recently launched new earbuds for a high price, but it is already possible to buy a pair for less.",
+    "Dell has released its list of holiday deals to help get the shopping season started a little early.",
+]
+
+
+def test_nothing_inside_a_landmark_around_the_article_is_content_however_sure_the_model_is():
+    """Navigation, footers and complementary parts (elements or ARIA roles) hold teasers that read like
+    prose: they stay out even where the model would keep them, and the fallback never picks them."""
+    teasers = "".join(f"<article class='teaser'><p class='excerpt'>{text}</p></article>" for text in TEASERS)
+    places = [
+        f"<aside class='widget'>{teasers}</aside>",
+        f"<div role='complementary'>{teasers}</div>",
+        f"<footer><div class='more'>{teasers}</div></footer>",
+        f"<div role='contentinfo'>{teasers}</div>",
+        f"<nav><div>{teasers}</div></nav>",
+        f"<div role='navigation'>{teasers}</div>",
+        f"<menu><li>{teasers}</li></menu>",
+    ]
+    sure = sure_of_every_block(0.99)
+    for place in places:
+        html = article(extra=place)
+        for model in (sure, None):  # a model sure of every block, and the packaged one
+            content = judge([read_page(html)], model)[0].content
+            assert all(sentence in content for sentence in SENTENCES), place
+            assert not any(teaser in content for teaser in TEASERS), place
+    unsure = sure_of_every_block(0.2)  # below the threshold: the page falls back to its likeliest blocks
+    content = judge([read_page(article(extra=places[0]))], unsure)[0].content
+    assert all(sentence in content for sentence in SENTENCES)
+    assert not any(teaser in content for teaser in TEASERS)
+    only = f"<html><head><title>Deals</title></head><body>{places[0]}</body></html>"
+    assert judge([read_page(only)], unsure)[0].content == ""  # html-parsing quarantines it: no-main-content

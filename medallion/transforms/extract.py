@@ -13,10 +13,14 @@ The algorithm, top to bottom, with the module that does each step:
    Readability-style container scores (``extract_features``, ``extract_article``).
 5. The block model (``extract_model``, gradient-boosted trees trained on human-marked pages) says which
    blocks are main content (a block inside comment-named markup needs a higher probability than the rest);
-   they are emitted in document order. Two rules stand over it: links inside a
-   navigation element are never content, and kept text that is nearly all links is a menu, not an article.
-   With ``comments=False``, a third: nothing inside an element whose class, id or role names comments
-   (``extract_blocks``' comment-name kind) is content, so readers' comment threads are left out.
+   they are emitted in document order. Two rules stand over it. Nothing inside a landmark that surrounds
+   the article is content: a navigation, a footer or a complementary part (``<nav>``, ``<menu>``,
+   ``<footer>``, ``<aside>`` or their ARIA roles), where the human-marked pages hold almost no main
+   content and modern pages put their teasers, deals and link lists. And kept text that is nearly all
+   links is a menu, not an article. With ``comments=False``, a third: nothing inside an element whose
+   class, id or role names comments (``extract_blocks``' comment-name kind) is content, so readers'
+   comment threads are left out. A page the model is unsure of falls back to its likeliest blocks among
+   those the rules allow.
 
 Every traversal is iterative, so pathological nesting cannot exhaust the Python stack; libxml2 itself
 stops at 256 levels and the page is then rejected as ``too-deep``.
@@ -36,7 +40,8 @@ from medallion.transforms.extract_model import BlockModel, shipped
 from medallion.transforms.extract_parsing import LIBXML_MAX_DEPTH, ExtractionError, check_depth, parse
 
 LINK_LIST = 0.9  # kept text that is this much link text is a list of links, not content
-NAV = KINDS.index("nav")
+# The landmarks around an article: a block inside one of these (element or ARIA role) is never content.
+NAV, FOOTER, ASIDE = (KINDS.index(kind) for kind in ("nav", "footer", "aside"))
 COMMENT = KINDS.index("comment-name")
 
 
@@ -115,7 +120,8 @@ def judge(pages: list[Page], model: BlockModel | None = None, comments: bool = T
     costs far more than a block: judging a row group of pages at once is what makes the model cheap).
 
     The model keeps readers' comments where they plainly read as part of the page (as some of the corpora
-    it learned from count them); ``comments=False`` drops every block inside a comment-named element."""
+    it learned from count them); ``comments=False`` drops every block inside a comment-named element.
+    Nothing inside a navigation, footer or complementary landmark is content (``_barred``)."""
     model = model or shipped()
     described = [page.features() for page in pages if page.blocks]
     keep = iter(())
@@ -123,17 +129,15 @@ def judge(pages: list[Page], model: BlockModel | None = None, comments: bool = T
         rows = np.vstack([r for r, _ in described])
         context = np.vstack([c for _, c in described])
         number = np.repeat(np.arange(len(described)), [len(r) for r, _ in described])
-        commented = np.array([_commented(block) for page in pages for block in page.blocks], dtype=bool)
-        kept = model.keep(rows, context, number, commented)
+        blocks = [block for page in pages for block in page.blocks]
+        commented = np.array([_commented(block) for block in blocks], dtype=bool)
+        barred = np.array([_barred(block, comments) for block in blocks], dtype=bool)
+        kept = model.keep(rows, context, number, commented, barred)
         keep = iter(np.split(kept, np.cumsum([len(r) for r, _ in described])[:-1]))
     extractions = []
     for page in pages:
         kept = next(keep) if page.blocks else ()
-        chosen = [
-            block
-            for block, k in zip(page.blocks, kept, strict=True)
-            if k and not _menu_entry(block) and (comments or not _commented(block))
-        ]
+        chosen = [block for block, k in zip(page.blocks, kept, strict=True) if k]
         if sum(b.link_chars for b in chosen) > LINK_LIST * sum(len(b.text) for b in chosen):
             chosen = []  # only links (a menu, a list of other pages): no main content
         content = "\n".join(block.text for block in chosen)
@@ -149,11 +153,14 @@ def judge(pages: list[Page], model: BlockModel | None = None, comments: bool = T
     return extractions
 
 
-def _menu_entry(block: Block) -> bool:
-    """Links inside a navigation element: never main content, however the page around it looks."""
-    return block.nearest[NAV] >= 0 and block.link_chars >= LINK_LIST * len(block.text)
-
-
 def _commented(block: Block) -> bool:
     """Inside comment-named markup: the model wants more of such a block, and ``comments=False`` none."""
     return block.nearest[COMMENT] >= 0
+
+
+def _barred(block: Block, comments: bool) -> bool:
+    """Never main content, however the page around it looks: inside a landmark around the article, or
+    (``comments=False``) inside comment-named markup."""
+    nearest = block.nearest
+    landmark = nearest[NAV] >= 0 or nearest[FOOTER] >= 0 or nearest[ASIDE] >= 0
+    return landmark or (not comments and nearest[COMMENT] >= 0)

@@ -122,13 +122,19 @@ class BlockModel:
         return self.second.probability(np.hstack([rows, context_features(first, context, page)]))
 
     def keep(
-        self, rows: np.ndarray, context: np.ndarray, page: np.ndarray, commented: np.ndarray
+        self,
+        rows: np.ndarray,
+        context: np.ndarray,
+        page: np.ndarray,
+        commented: np.ndarray,
+        barred: np.ndarray,
     ) -> np.ndarray:
         """A boolean per block: is it main content? ``commented``: a boolean per block, is it inside
-        comment-named markup. The fallback works page by page."""
+        comment-named markup; ``barred``: a boolean per block, is it never content (the rules over the
+        model), so that it is never kept. The fallback works page by page, among the blocks not barred."""
         if not len(rows):
             return np.zeros(0, dtype=bool)
-        probability = self.probability(rows, context, page)
+        probability = np.where(barred, 0.0, self.probability(rows, context, page))  # the fallback's too
         keep = probability >= np.where(commented, self.comment_threshold, self.threshold)
         _, pages = np.unique(page, return_inverse=True)
         pages = pages.ravel()
@@ -136,7 +142,7 @@ class BlockModel:
         best = np.zeros(len(kept))
         np.maximum.at(best, pages, probability)
         unsure = (kept[pages] == 0) & (best[pages] >= FALLBACK_FLOOR)  # a page the model is unsure of
-        return keep | (unsure & (probability >= FALLBACK_SHARE * best[pages]))
+        return (keep | (unsure & (probability >= FALLBACK_SHARE * best[pages]))) & ~barred
 
     def header(self, layout: dict) -> dict:
         """The file's header line; ``layout``: where each forest's arrays lie after it (``dumps``)."""
