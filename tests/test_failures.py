@@ -278,14 +278,20 @@ def big(tmp_path_factory) -> tuple[Path, Path]:
     return crawl, store
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt(argv: list[str], marker: str, tmpdir: Path, stdin: Path | None, group: bool):
     """Start the command, send SIGINT once ``marker`` shows on stderr (to its whole process group, as a
     terminal's Ctrl-C does, or to the process alone, as ``kill -INT`` does); its exit code and stderr."""
     cmd = [str(BIN / "medallion"), *argv[1:]] if argv[0] == "medallion" else [sys.executable, *argv]
     env = {**os.environ, "MEDALLION_PROGRESS_SECONDS": "0.1", "MEDALLION_WORKERS": "2", "TMPDIR": str(tmpdir)}
     with open(stdin or os.devnull, "rb") as source:
+        # As from a terminal: SIGINT at its default even where these tests run with it ignored (a shell's
+        # background job), which the command would inherit and Python would then keep ignoring.
         proc = subprocess.Popen(cmd, env=env, stdin=source, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                cwd=REPO, start_new_session=True)  # fmt: skip
+                                cwd=REPO, start_new_session=True, preexec_fn=_default_sigint)  # fmt: skip
     lines: list[bytes] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, b"")), daemon=True)
     reader.start()
