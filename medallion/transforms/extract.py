@@ -163,4 +163,4 @@ def _barred(block: Block, comments: bool) -> bool:
     (``comments=False``) inside comment-named markup."""
     nearest = block.nearest
     landmark = nearest[NAV] >= 0 or nearest[FOOTER] >= 0 or nearest[ASIDE] >= 0
-    return landmark or (not comments and nearest[COMMENT] >= 0)
+    return landmark or (not comments and _commented(block))
