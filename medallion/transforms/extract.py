@@ -121,7 +121,7 @@ def judge(pages: list[Page], model: BlockModel | None = None, comments: bool = T
 
     The model keeps readers' comments where they plainly read as part of the page (as some of the corpora
     it learned from count them); ``comments=False`` drops every block inside a comment-named element.
-    Nothing inside a navigation, footer or complementary landmark is content (``_barred``)."""
+    Nothing inside a navigation, footer or complementary landmark is content (``_in_landmark``)."""
     model = model or shipped()
     described = [page.features() for page in pages if page.blocks]
     keep = iter(())
@@ -131,7 +131,8 @@ def judge(pages: list[Page], model: BlockModel | None = None, comments: bool = T
         number = np.repeat(np.arange(len(described)), [len(r) for r, _ in described])
         blocks = [block for page in pages for block in page.blocks]
         commented = np.array([_commented(block) for block in blocks], dtype=bool)
-        barred = np.array([_barred(block, comments) for block in blocks], dtype=bool)
+        landmark = np.array([_in_landmark(block) for block in blocks], dtype=bool)
+        barred = landmark | (commented & (not comments))  # never content: the rules over the model
         kept = model.keep(rows, context, number, commented, barred)
         keep = iter(np.split(kept, np.cumsum([len(r) for r, _ in described])[:-1]))
     extractions = []
@@ -158,9 +159,7 @@ def _commented(block: Block) -> bool:
     return block.nearest[COMMENT] >= 0
 
 
-def _barred(block: Block, comments: bool) -> bool:
-    """Never main content, however the page around it looks: inside a landmark around the article, or
-    (``comments=False``) inside comment-named markup."""
+def _in_landmark(block: Block) -> bool:
+    """Inside a landmark around the article: never main content, however the page around it looks."""
     nearest = block.nearest
-    landmark = nearest[NAV] >= 0 or nearest[FOOTER] >= 0 or nearest[ASIDE] >= 0
-    return landmark or (not comments and _commented(block))
+    return nearest[NAV] >= 0 or nearest[FOOTER] >= 0 or nearest[ASIDE] >= 0
