@@ -93,6 +93,18 @@ def test_judging_many_pages_at_once_equals_judging_each():
     assert together[2].content == ""
 
 
+def test_the_second_look_skips_the_blocks_that_are_never_content_and_changes_no_other():
+    """Blocks the rules bar get probability 0 without the second look; every other block gets exactly the
+    probability of a full look (the first look still sees every block: it is its neighbours' context)."""
+    rows, context = read_page(article()).features()
+    model, page = extract_model.shipped(), np.zeros(len(rows), dtype=np.int64)
+    full = model.probability(rows, context, page)
+    needed = np.arange(len(rows)) % 3 != 0
+    part = model.probability(rows, context, page, needed)
+    assert needed.any() and (~needed).any()
+    assert np.array_equal(part[needed], full[needed]) and not part[~needed].any()
+
+
 def test_the_packaged_model_names_its_version_and_training_data():
     model = extract_model.shipped()
     described = model.describe()

@@ -115,11 +115,19 @@ class BlockModel:
     features: tuple[str, ...] = FEATURES + CONTEXT
     details: dict = field(default_factory=dict)  # training parameters and figures
 
-    def probability(self, rows: np.ndarray, context: np.ndarray, page: np.ndarray) -> np.ndarray:
+    def probability(
+        self, rows: np.ndarray, context: np.ndarray, page: np.ndarray, needed: np.ndarray | None = None
+    ) -> np.ndarray:
         """Each block's probability of being main content; ``context`` and ``page`` as
-        ``extract_features.context_features`` takes them."""
+        ``extract_features.context_features`` takes them. ``needed``: a boolean per block; the others get 0
+        without the second look (the first looks at every block: its neighbours' context needs it)."""
         first = self.first.probability(rows)
-        return self.second.probability(np.hstack([rows, context_features(first, context, page)]))
+        described = np.hstack([rows, context_features(first, context, page)])
+        if needed is None:
+            return self.second.probability(described)
+        probability = np.zeros(len(rows))
+        probability[needed] = self.second.probability(described[needed])
+        return probability
 
     def keep(
         self,
@@ -134,7 +142,8 @@ class BlockModel:
         model), so that it is never kept. The fallback works page by page, among the blocks not barred."""
         if not len(rows):
             return np.zeros(0, dtype=bool)
-        probability = np.where(barred, 0.0, self.probability(rows, context, page))  # the fallback's too
+        # A barred block is 0, for the fallback too, and costs no second look.
+        probability = self.probability(rows, context, page, needed=~barred)
         keep = probability >= np.where(commented, self.comment_threshold, self.threshold)
         _, pages = np.unique(page, return_inverse=True)
         pages = pages.ravel()
