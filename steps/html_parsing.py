@@ -193,7 +193,8 @@ def _parse(args, limits: Limits, workers: int) -> int:
             "description": "Main-content extraction (medallion.transforms.extract) with lxml: text blocks "
             "judged by the packaged block model (gradient-boosted trees, bench/train_extractor.py): content "
             "from its threshold, inside comment-named markup from its comment_threshold; never inside a "
-            "navigation, footer or complementary landmark (nav, menu, footer, aside or their ARIA roles); "
+            "navigation, footer or complementary landmark (nav, menu, footer, aside or their ARIA roles), nor inside "
+            "a link around at most a quarter of the page's text (a teaser card); "
             "with comments exclude, nothing inside an element whose class, id or role names comments.",
             "params": params,
             "model": block_model(),

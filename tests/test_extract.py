@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from medallion.transforms import extract_model
+from medallion.transforms import extract_blocks, extract_model
 from medallion.transforms.extract import extract, judge, read_page
 from medallion.transforms.extract_blocks import COMMENT, LIST, NAV, text_blocks
 from medallion.transforms.extract_features import CONTEXT, FEATURES
@@ -322,3 +322,24 @@ def test_nothing_inside_a_landmark_around_the_article_is_content_however_sure_th
     assert not any(teaser in content for teaser in TEASERS)
     only = f"<html><head><title>Deals</title></head><body>{places[0]}</body></html>"
     assert judge([read_page(only)], unsure)[0].content == ""  # html-parsing quarantines it: no-main-content
+
+
+def test_nothing_inside_a_teaser_card_is_content_but_a_link_left_unclosed_keeps_the_page():
+    """A link around a small part of the page (a card: headline and excerpt) holds no main content,
+    however sure the model is; a link left unclosed, which libxml2 runs over the rest of the page, does
+    not take the article with it."""
+    cards = "".join(
+        f"<a class='card' href='/story/{i}'><h4>Deal of the day</h4><p>{text}</p></a>"
+        for i, text in enumerate(TEASERS)
+    )
+    html = article(extra=f"<div class='more'>{cards}</div>")
+    for model in (sure_of_every_block(0.99), None):  # a model sure of every block, and the packaged one
+        content = judge([read_page(html)], model)[0].content
+        assert all(sentence in content for sentence in SENTENCES)
+        assert not any(teaser in content for teaser in TEASERS) and "Deal of the day" not in content
+    unclosed = article().replace("<main>", "<a href='/home'>Back to the front page<main>", 1)
+    page = read_page(unclosed)
+    assert any(b.nearest[extract_blocks.KINDS.index("link")] >= 0 for b in page.blocks if b.text in SENTENCES)
+    for model in (sure_of_every_block(0.99), None):
+        content = judge([read_page(unclosed)], model)[0].content
+        assert all(sentence in content for sentence in SENTENCES)

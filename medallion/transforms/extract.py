@@ -13,14 +13,15 @@ The algorithm, top to bottom, with the module that does each step:
    Readability-style container scores (``extract_features``, ``extract_article``).
 5. The block model (``extract_model``, gradient-boosted trees trained on human-marked pages) says which
    blocks are main content (a block inside comment-named markup needs a higher probability than the rest);
-   they are emitted in document order. Two rules stand over it. Nothing inside a landmark that surrounds
+   they are emitted in document order. Three rules stand over it. Nothing inside a landmark that surrounds
    the article is content: a navigation, a footer or a complementary part (``<nav>``, ``<menu>``,
    ``<footer>``, ``<aside>`` or their ARIA roles), where the human-marked pages hold almost no main
-   content and modern pages put their teasers, deals and link lists. And kept text that is nearly all
-   links is a menu, not an article. With ``comments=False``, a third: nothing inside an element whose
-   class, id or role names comments (``extract_blocks``' comment-name kind) is content, so readers'
-   comment threads are left out. A page the model is unsure of falls back to its likeliest blocks among
-   those the rules allow.
+   content and modern pages put their teasers, deals and link lists. Nothing inside a link around a small
+   part of the page is content either: a teaser card (``<a>`` around a headline and an excerpt) or a
+   linked list entry. And kept text that is nearly all links is a menu, not an article. With
+   ``comments=False``, a fourth: nothing inside an element whose class, id or role names comments
+   (``extract_blocks``' comment-name kind) is content, so readers' comment threads are left out. A page
+   the model is unsure of falls back to its likeliest blocks among those the rules allow.
 
 Every traversal is iterative, so pathological nesting cannot exhaust the Python stack; libxml2 itself
 stops at 256 levels and the page is then rejected as ``too-deep``.
@@ -32,7 +33,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from medallion.transforms.extract_blocks import KINDS, Block, remove_never_text, text_blocks
+from medallion.transforms.extract_blocks import (
+    KINDS,
+    Block,
+    enclosing_link,
+    remove_never_text,
+    text_blocks,
+    text_chars,
+)
 from medallion.transforms.extract_decoding import decode_html
 from medallion.transforms.extract_features import block_features, page_era
 from medallion.transforms.extract_metadata import head_metadata, headline
@@ -42,7 +50,8 @@ from medallion.transforms.extract_parsing import LIBXML_MAX_DEPTH, ExtractionErr
 LINK_LIST = 0.9  # kept text that is this much link text is a list of links, not content
 # The landmarks around an article: a block inside one of these (element or ARIA role) is never content.
 NAV, FOOTER, ASIDE = (KINDS.index(kind) for kind in ("nav", "footer", "aside"))
-COMMENT = KINDS.index("comment-name")
+COMMENT, LINK = KINDS.index("comment-name"), KINDS.index("link")
+CARD_SHARE = 0.25  # a link around at most this share of the page's text is a card (see _in_cards)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +130,8 @@ def judge(pages: list[Page], model: BlockModel | None = None, comments: bool = T
 
     The model keeps readers' comments where they plainly read as part of the page (as some of the corpora
     it learned from count them); ``comments=False`` drops every block inside a comment-named element.
-    Nothing inside a navigation, footer or complementary landmark is content (``_in_landmark``)."""
+    Nothing inside a navigation, footer or complementary landmark is content (``_in_landmark``), nor
+    inside a link around a small part of the page, a teaser card (``_in_cards``)."""
     model = model or shipped()
     described = [page.features() for page in pages if page.blocks]
     keep = iter(())
@@ -132,7 +142,8 @@ def judge(pages: list[Page], model: BlockModel | None = None, comments: bool = T
         blocks = [block for page in pages for block in page.blocks]
         commented = np.array([_commented(block) for block in blocks], dtype=bool)
         landmark = np.array([_in_landmark(block) for block in blocks], dtype=bool)
-        barred = landmark | (commented & (not comments))  # never content: the rules over the model
+        cards = np.array([card for page in pages for card in _in_cards(page)], dtype=bool)
+        barred = landmark | cards | (commented & (not comments))  # never content: the rules over the model
         kept = model.keep(rows, context, number, commented, barred)
         keep = iter(np.split(kept, np.cumsum([len(r) for r, _ in described])[:-1]))
     extractions = []
@@ -157,6 +168,21 @@ def judge(pages: list[Page], model: BlockModel | None = None, comments: bool = T
 def _commented(block: Block) -> bool:
     """Inside comment-named markup: the model wants more of such a block, and ``comments=False`` none."""
     return block.nearest[COMMENT] >= 0
+
+
+def _in_cards(page: Page) -> list[bool]:
+    """Per block of the page: is it inside a link around at most ``CARD_SHARE`` of the page's text (a
+    teaser card, a linked list entry)? A link around more is one left unclosed, which libxml2 lets run
+    over everything after it: its blocks are the page's, for the model to judge."""
+    total = sum(len(block.text) for block in page.blocks)
+    shares: dict = {}  # link element -> its share of the page's text
+    cards = []
+    for block in page.blocks:
+        link = enclosing_link(block.el) if block.nearest[LINK] >= 0 else None
+        if link is not None and link not in shares:
+            shares[link] = text_chars(link) / total
+        cards.append(link is not None and shares[link] <= CARD_SHARE)
+    return cards
 
 
 def _in_landmark(block: Block) -> bool:

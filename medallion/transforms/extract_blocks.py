@@ -305,6 +305,19 @@ def _kinds_of(el) -> int:
     return own | TAG_KINDS.get(el.tag, 0)
 
 
+def enclosing_link(el):
+    """The nearest ``<a>`` around an element, or None."""
+    parent = el.getparent()
+    while parent is not None and parent.tag != "a":
+        parent = parent.getparent()
+    return parent
+
+
+def text_chars(el) -> int:
+    """The characters of all the text inside an element, its spaces collapsed as a block's are."""
+    return len(" ".join(_text_of(el).split()))
+
+
 def _text_of(el) -> str:
     """All the text inside an element (libxml2's text serialization: far faster than joining itertext)."""
     return etree.tostring(el, method="text", encoding=str, with_tail=False)
