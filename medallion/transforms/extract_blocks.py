@@ -315,7 +315,7 @@ def enclosing_link(el):
 
 def text_chars(el) -> int:
     """The characters of all the text inside an element, its spaces collapsed as a block's are."""
-    return len(" ".join(_text_of(el).split()))
+    return len(collapse_spaces(_text_of(el)))
 
 
 def _text_of(el) -> str:
